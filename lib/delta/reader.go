@@ -1,0 +1,202 @@
+package delta
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/diffah/diffah/lib/digestio"
+	"github.com/diffah/diffah/lib/exit"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// Archive is an opened, structurally checked delta archive.
+type Archive struct {
+	Path    string
+	Sidecar *Sidecar
+	f       *os.File
+	members map[digest.Digest]Location
+}
+
+// Location is where a stored member's bytes lie in the archive file.
+type Location struct {
+	Offset int64
+	Size   int64
+}
+
+// Open reads the sidecar and the index of members, and checks that they
+// agree: the sidecar comes first, every member is named
+// blobs/sha256/<hex> with a valid digest, appears once, is listed in the
+// sidecar with its size, and every listed blob has a member. It reads
+// headers only; member digests are checked by Verify and OpenStored.
+// The caller closes the Archive.
+func Open(path string) (*Archive, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, exit.IO(fmt.Errorf("opening delta: %w", err))
+	}
+	a := &Archive{Path: path, f: f, members: map[digest.Digest]Location{}}
+	if err := a.index(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Close closes the archive file.
+func (a *Archive) Close() error { return a.f.Close() }
+
+func (a *Archive) index() error {
+	cr := &countReader{f: a.f}
+	tr := tar.NewReader(cr)
+
+	hdr, err := tr.Next()
+	if err != nil {
+		return a.malformed("reading first member", err)
+	}
+	if clean(hdr.Name) != SidecarName {
+		return exit.Contentf("%s: first member is %q, want %s: not a "+
+			"diffah delta", a.Path, hdr.Name, SidecarName)
+	}
+	if hdr.Size > MaxSidecar {
+		return exit.Contentf("%s: %s is %d bytes, limit %d", a.Path,
+			SidecarName, hdr.Size, MaxSidecar)
+	}
+	data, err := io.ReadAll(tr)
+	if err != nil {
+		return a.malformed("reading "+SidecarName, err)
+	}
+	sc, err := ParseSidecar(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.Path, err)
+	}
+	a.Sidecar = sc
+
+	listed := map[digest.Digest]int64{}
+	for _, b := range sc.Blobs {
+		listed[b.Stored] = b.StoredSize
+	}
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return a.malformed("reading members", err)
+		}
+		if err := a.addMember(hdr, cr.n, listed); err != nil {
+			return err
+		}
+	}
+	for _, b := range sc.Blobs {
+		if _, ok := a.members[b.Stored]; !ok {
+			return exit.Contentf("%s: blob %s listed in %s has no "+
+				"member %s", a.Path, b.Digest, SidecarName,
+				MemberName(b.Stored))
+		}
+	}
+	return nil
+}
+
+func (a *Archive) addMember(hdr *tar.Header, offset int64,
+	listed map[digest.Digest]int64) error {
+
+	name := clean(hdr.Name)
+	if hdr.Typeflag == tar.TypeDir && strings.HasPrefix(name, "blobs") {
+		return nil
+	}
+	hex, ok := strings.CutPrefix(name, "blobs/sha256/")
+	if !ok || hdr.Typeflag != tar.TypeReg {
+		return exit.Contentf("%s: member %q: want a regular file "+
+			"blobs/sha256/<hex>", a.Path, hdr.Name)
+	}
+	d := digest.NewDigestFromEncoded(digest.SHA256, hex)
+	if err := checkDigest("member", d); err != nil {
+		return exit.Contentf("%s: member %q: %v", a.Path, hdr.Name, err)
+	}
+	if _, dup := a.members[d]; dup {
+		return exit.Contentf("%s: member %s appears twice", a.Path, name)
+	}
+	want, ok := listed[d]
+	if !ok {
+		return exit.Contentf("%s: member %s is not listed in %s", a.Path,
+			name, SidecarName)
+	}
+	if hdr.Size != want {
+		return exit.Contentf("%s: member %s: size %d, %s says %d", a.Path,
+			name, hdr.Size, SidecarName, want)
+	}
+	a.members[d] = Location{Offset: offset, Size: hdr.Size}
+	return nil
+}
+
+func (a *Archive) malformed(op string, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return exit.Contentf("%s: %s: archive is truncated", a.Path, op)
+	}
+	if errors.Is(err, tar.ErrHeader) || errors.Is(err, io.EOF) {
+		return exit.Contentf("%s: %s: not a tar archive: %v", a.Path, op,
+			err)
+	}
+	return exit.IO(fmt.Errorf("%s: %s: %w", a.Path, op, err))
+}
+
+// Location returns where the member storing d lies, and whether it exists.
+func (a *Archive) Location(d digest.Digest) (Location, bool) {
+	loc, ok := a.members[d]
+	return loc, ok
+}
+
+// OpenStored opens the stored member d; the reader verifies its size and
+// digest and fails at EOF if they do not match.
+func (a *Archive) OpenStored(d digest.Digest) (io.ReadCloser, error) {
+	loc, ok := a.members[d]
+	if !ok {
+		return nil, exit.Contentf("%s: no member %s", a.Path, MemberName(d))
+	}
+	sr := io.NewSectionReader(a.f, loc.Offset, loc.Size)
+	name := a.Path + ": member " + MemberName(d)
+	return digestio.NewReader(io.NopCloser(sr), name, d, loc.Size), nil
+}
+
+// Verify reads the stored member d and checks its digest.
+func (a *Archive) Verify(d digest.Digest) error {
+	rc, err := a.OpenStored(d)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(io.Discard, rc)
+	return err
+}
+
+func clean(name string) string {
+	for strings.HasPrefix(name, "./") {
+		name = name[2:]
+	}
+	return name
+}
+
+// countReader counts the bytes read and lets archive/tar seek over
+// member data instead of reading it.
+type countReader struct {
+	f *os.File
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.f.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countReader) Seek(offset int64, whence int) (int64, error) {
+	pos, err := c.f.Seek(offset, whence)
+	if err == nil {
+		c.n = pos
+	}
+	return pos, err
+}

@@ -1,0 +1,151 @@
+package delta
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/diffah/diffah/lib/digestio"
+	"github.com/diffah/diffah/lib/exit"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// Member is a blob to store: its own digest and size, and how to read it.
+type Member struct {
+	Digest digest.Digest
+	Size   int64
+	Open   func() (io.ReadCloser, error)
+}
+
+// Written describes a finished delta archive.
+type Written struct {
+	Size   int64
+	SHA256 digest.Digest
+}
+
+// Write writes the delta archive at path: the sidecar, then one member
+// per distinct digest in digest order, each verified while it is copied.
+// It writes to a temporary file beside path and renames it at the end,
+// so path holds either the whole archive or nothing new. mtime stamps
+// every header (the zero time for reproducible archives).
+func Write(path string, sc *Sidecar, members []Member,
+	mtime time.Time) (*Written, error) {
+
+	sidecar, err := json.MarshalIndent(sc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding sidecar: %w", err)
+	}
+	members = uniqueSorted(members)
+
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+
+	h := sha256.New()
+	counter := &countWriter{w: io.MultiWriter(tmp, h)}
+	tw := tar.NewWriter(counter)
+	if err := writeMember(tw, SidecarName, int64(len(sidecar)), mtime,
+		bytesOpener(sidecar)); err != nil {
+		return nil, err
+	}
+	for _, m := range members {
+		open := func() (io.ReadCloser, error) {
+			rc, err := m.Open()
+			if err != nil {
+				return nil, err
+			}
+			name := "blob " + string(m.Digest)
+			return digestio.NewReader(rc, name, m.Digest, m.Size), nil
+		}
+		err := writeMember(tw, MemberName(m.Digest), m.Size, mtime, open)
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	done = true
+	return &Written{Size: counter.n,
+		SHA256: digest.NewDigest(digest.SHA256, h)}, nil
+}
+
+func uniqueSorted(members []Member) []Member {
+	seen := map[digest.Digest]bool{}
+	var out []Member
+	for _, m := range members {
+		if !seen[m.Digest] {
+			seen[m.Digest] = true
+			out = append(out, m)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Digest < out[j].Digest })
+	return out
+}
+
+func writeMember(tw *tar.Writer, name string, size int64, mtime time.Time,
+	open func() (io.ReadCloser, error)) error {
+
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     name,
+		Size:     size,
+		Mode:     0o644,
+		ModTime:  mtime,
+		Format:   tar.FormatUSTAR,
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return exit.IO(fmt.Errorf("writing member %s: %w", name, err))
+	}
+	rc, err := open()
+	if err != nil {
+		return fmt.Errorf("member %s: %w", name, err)
+	}
+	defer rc.Close()
+	if _, err := io.Copy(tw, rc); err != nil {
+		return fmt.Errorf("member %s: %w", name, err)
+	}
+	return nil
+}
+
+func bytesOpener(b []byte) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
