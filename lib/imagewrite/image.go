@@ -1,6 +1,7 @@
 package imagewrite
 
 import (
+	_ "crypto/sha256" // registers SHA-256 for go-digest
 	"encoding/json"
 	"io"
 	"strings"
