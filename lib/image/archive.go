@@ -119,12 +119,13 @@ func (a *Archive) spoolDecompressed(ctx context.Context,
 		return exit.IO(fmt.Errorf("spool %s: %w", a.Path, err))
 	}
 	a.spool = tmp.Name()
-	a.file.Close()
+	compressed := a.file
 	a.file = tmp
 	a.tarPath = tmp.Name()
 
 	src := &ctxReader{ctx: ctx, r: io.LimitReader(dec, limit+1)}
 	written, err := io.Copy(tmp, src)
+	compressed.Close()
 	if err != nil {
 		return exit.IO(fmt.Errorf("decompress %s: %w", a.Path, err))
 	}

@@ -49,7 +49,7 @@ func sniffCompression(head []byte) string {
 // decodes on one goroutine. Closing the returned reader does not close r.
 // Errors from corrupt compressed data are content errors (exit 4).
 func Decompress(r io.Reader) (io.ReadCloser, string, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(envReader{r}, 64<<10)
 	head, err := br.Peek(4)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, "", exit.IO(fmt.Errorf("sniff compression: %w", err))
@@ -87,10 +87,30 @@ type contentReader struct {
 func (cr *contentReader) Read(p []byte) (int, error) {
 	n, err := cr.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = exit.Content(fmt.Errorf("%s data: %w", cr.kind,
-			err))
+		wrapped := fmt.Errorf("%s data: %w", cr.kind, err)
+		if !isCoded(err) {
+			wrapped = exit.Content(wrapped)
+		}
+		err = wrapped
 	}
 	return n, err
+}
+
+// envReader marks errors of the underlying reader as environment
+// errors, so they are not mistaken for corrupt data.
+type envReader struct{ r io.Reader }
+
+func (e envReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = exit.IO(err)
+	}
+	return n, err
+}
+
+func isCoded(err error) bool {
+	var coded interface{ ExitCode() int }
+	return errors.As(err, &coded)
 }
 
 func (cr *contentReader) Close() error {
