@@ -200,3 +200,6 @@ func (c *countReader) Seek(offset int64, whence int) (int64, error) {
 	}
 	return pos, err
 }
+
+// Stat returns the archive file's information.
+func (a *Archive) Stat() (os.FileInfo, error) { return a.f.Stat() }

@@ -9,6 +9,7 @@
 package record
 
 import (
+	"github.com/diffah/diffah/lib/delta"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -165,4 +166,32 @@ type Result struct {
 	Format string        `json:"format"`
 	Size   int64         `json:"size,omitempty"`
 	SHA256 digest.Digest `json:"sha256,omitempty"`
+}
+
+// Assembly tells diffah-assemble how to rebuild one image: the target
+// as the sidecar describes it and where each of its blobs lies.
+type Assembly struct {
+	Kind     string         `json:"kind"`
+	Name     string         `json:"name"`
+	Delta    string         `json:"delta"`
+	Baseline *Source        `json:"baseline,omitempty"`
+	Target   delta.Target   `json:"target"`
+	Blobs    []AssemblyBlob `json:"blobs"`
+}
+
+// Where an assembly blob comes from.
+const (
+	FromDelta    = "delta"
+	FromBaseline = "baseline"
+)
+
+// AssemblyBlob locates one blob of an image being rebuilt.
+type AssemblyBlob struct {
+	Digest     digest.Digest `json:"digest"`
+	Size       int64         `json:"size"`
+	From       string        `json:"from"`
+	Encoding   string        `json:"encoding,omitempty"`
+	Stored     digest.Digest `json:"stored,omitempty"`
+	Offset     int64         `json:"offset,omitempty"`
+	StoredSize int64         `json:"storedSize,omitempty"`
 }

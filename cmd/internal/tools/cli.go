@@ -1,0 +1,96 @@
+// Package tools holds the command lines of diffah's binaries. Each tool
+// is a function from arguments to an exit status, so that the binaries in
+// cmd/ and the testscript suite run the same code.
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"github.com/diffah/diffah/lib/exit"
+)
+
+// Env is what a command runs with.
+type Env struct {
+	Ctx    context.Context
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// LogFlags are shared by every tool.
+type LogFlags struct {
+	Verbose   bool   `short:"v" help:"Log one line per image or layer on stderr."`
+	LogFormat string `name:"log-format" enum:"text,json" default:"text" help:"Log format: text or json."`
+	TempDir   string `name:"temp-dir" type:"path" help:"Folder for spool files (default: the system's)."`
+}
+
+// Logger returns the logger the flags ask for; quiet unless -v.
+func (f *LogFlags) Logger(stderr io.Writer) *slog.Logger {
+	if !f.Verbose {
+		return slog.New(slog.DiscardHandler)
+	}
+	if f.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(stderr, nil))
+}
+
+// Main parses args for the tool called name and runs it, printing any
+// error once on stderr as "name: message". It returns the exit status.
+func Main(name, description string, grammar any, args []string) int {
+	env := &Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+	parser, err := kong.New(grammar, kong.Name(name),
+		kong.Description(description), kong.UsageOnError(),
+		kong.Writers(os.Stdout, os.Stderr),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Exit(func(code int) {
+			if code != 0 {
+				code = exit.UsageErr
+			}
+			os.Exit(code)
+		}))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return exit.Internal
+	}
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v (see %s --help)\n", name, err, name)
+		return exit.UsageErr
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt,
+		syscall.SIGTERM)
+	defer stop()
+	env.Ctx = ctx
+	err = kctx.Run(env)
+	if err == nil {
+		return exit.OK
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(os.Stderr, "%s: interrupted\n", name)
+		return exit.EnvErr
+	}
+	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	return exit.Code(err)
+}
+
+// openInput returns stdin for "" or "-", else the named file.
+func openInput(env *Env, path string) (io.Reader, string, func(), error) {
+	if path == "" || path == "-" {
+		return env.Stdin, "stdin", func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", nil, exit.Usage(fmt.Errorf("input: %w", err))
+	}
+	return f, path, func() { f.Close() }, nil
+}

@@ -1,0 +1,365 @@
+// Package assemble implements diffah-assemble: it rebuilds each image
+// that diffah-unpack described and writes it atomically.
+//
+// Formats:
+//
+//	auto            the producer's archive file, byte for byte, replayed
+//	                from its skeleton (an OCI layout directory is written
+//	                again as one); the whole file's SHA-256 is checked
+//	docker-archive  written by diffah's own writer (Docker 25 layout)
+//	oci-archive     written by diffah's own writer
+//	dir             an OCI layout directory
+//
+// A docker-archive target written as OCI, or the reverse, changes the
+// manifest digest and is refused unless AllowConvert is set. Archives go
+// to OUTDIR/<name>.tar and directories to OUTDIR/<name>/. Every blob is
+// checked against its digest as it streams; on any error nothing is left
+// at the output path.
+package assemble
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/diffah/diffah/lib/delta"
+	"github.com/diffah/diffah/lib/digestio"
+	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/image"
+	"github.com/diffah/diffah/lib/imagewrite"
+	"github.com/diffah/diffah/lib/record"
+	"github.com/diffah/diffah/lib/skeleton"
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Tool names this stage in the records' header.
+const Tool = "diffah-assemble"
+
+// The output formats.
+const (
+	FormatAuto   = "auto"
+	FormatDocker = "docker-archive"
+	FormatOCI    = "oci-archive"
+	FormatDir    = "dir"
+)
+
+// maxJSON bounds a manifest or config read into memory.
+const maxJSON = 4 << 20
+
+// Options tune Run.
+type Options struct {
+	OutDir       string
+	Format       string
+	AllowConvert bool
+	TempDir      string
+	Logger       *slog.Logger
+}
+
+// Run reads assembly records from in and writes a result record per
+// rebuilt image to out. Skip records and unknown kinds pass through.
+func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
+	opts Options) error {
+
+	if opts.Format == "" {
+		opts.Format = FormatAuto
+	}
+	switch opts.Format {
+	case FormatAuto, FormatDocker, FormatOCI, FormatDir:
+	default:
+		return exit.Usagef("output format %q: want auto, docker-archive, "+
+			"oci-archive or dir", opts.Format)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w, err := record.NewWriter(out, Tool)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return exit.IO(fmt.Errorf("output folder: %w", err))
+	}
+
+	r := record.NewReader(in, inName)
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		raw, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if raw.Kind != record.KindAssembly {
+			if err := w.WriteRaw(raw.Data); err != nil {
+				return err
+			}
+			continue
+		}
+		var rec record.Assembly
+		if err := raw.Decode(inName, &rec); err != nil {
+			return err
+		}
+		if !delta.ValidName(rec.Name) {
+			return exit.Contentf("%s: line %d: image name %q: want "+
+				"[a-z0-9][a-z0-9_.-]*", inName, raw.Line, rec.Name)
+		}
+		res, err := rebuild(ctx, &rec, opts)
+		if err != nil {
+			return fmt.Errorf("image %q: %w", rec.Name, err)
+		}
+		log.Info("rebuilt", "image", rec.Name, "output", res.Output)
+		if err := w.Write(res); err != nil {
+			return err
+		}
+	}
+}
+
+// source serves the blobs of one image from the delta and the baseline.
+type source struct {
+	delta *delta.Archive
+	base  *image.Archive
+	blobs map[digest.Digest]record.AssemblyBlob
+}
+
+func (s *source) OpenBlob(d digest.Digest) (io.ReadCloser, error) {
+	b, ok := s.blobs[d]
+	if !ok {
+		return nil, exit.Contentf("blob %s is not part of the image", d)
+	}
+	switch {
+	case b.From == record.FromDelta && b.Encoding == delta.EncodingFull:
+		return s.delta.OpenStored(b.Stored)
+	case b.From == record.FromBaseline && s.base != nil:
+		rc, err := s.base.OpenBlob(d)
+		if err != nil {
+			return nil, err
+		}
+		return digestio.NewReader(rc, "baseline blob "+string(d), d,
+			b.Size), nil
+	}
+	// TODO(#3): patch-encoded blobs are not decoded yet.
+	return nil, exit.Contentf("blob %s: cannot read %s blob encoded %q",
+		d, b.From, b.Encoding)
+}
+
+func (s *source) close() {
+	if s.delta != nil {
+		s.delta.Close()
+	}
+	if s.base != nil {
+		s.base.Close()
+	}
+}
+
+func open(ctx context.Context, rec *record.Assembly,
+	opts Options) (*source, error) {
+
+	s := &source{blobs: map[digest.Digest]record.AssemblyBlob{}}
+	needBase := false
+	for _, b := range rec.Blobs {
+		if err := b.Digest.Validate(); err != nil {
+			return nil, exit.Contentf("blob digest %q: %v", b.Digest, err)
+		}
+		s.blobs[b.Digest] = b
+		needBase = needBase || b.From == record.FromBaseline
+	}
+	var err error
+	if s.delta, err = delta.Open(rec.Delta); err != nil {
+		return nil, err
+	}
+	if needBase {
+		if rec.Baseline == nil {
+			s.close()
+			return nil, exit.Contentf("blobs come from a baseline, but " +
+				"the record names none")
+		}
+		s.base, err = image.Open(ctx, rec.Baseline.Path, image.OpenOptions{
+			Selector: rec.Baseline.Selector, TempDir: opts.TempDir})
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func rebuild(ctx context.Context, rec *record.Assembly,
+	opts Options) (*record.Result, error) {
+
+	src, err := open(ctx, rec, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer src.close()
+
+	t := rec.Target
+	format := opts.Format
+	if format == FormatAuto {
+		if t.Format == string(image.OCILayout) {
+			format = FormatDir
+		} else {
+			return replay(rec, src, opts)
+		}
+	}
+	if err := checkConvert(t.Format, format, opts.AllowConvert); err != nil {
+		return nil, err
+	}
+	img, err := targetImage(t, src, format)
+	if err != nil {
+		return nil, err
+	}
+	if format == FormatDir {
+		dir := filepath.Join(opts.OutDir, rec.Name)
+		if err := os.RemoveAll(dir); err != nil {
+			return nil, exit.IO(err)
+		}
+		if err := imagewrite.WriteOCILayout(dir, img, src); err != nil {
+			return nil, err
+		}
+		return &record.Result{Kind: record.KindResult, Name: rec.Name,
+			Output: dir, Format: format}, nil
+	}
+	return writeFile(rec.Name, format, opts, func(w io.Writer) error {
+		if format == FormatDocker {
+			return imagewrite.WriteDockerArchive(w, img, src,
+				imagewrite.DockerOptions{})
+		}
+		return imagewrite.WriteOCIArchive(w, img, src)
+	})
+}
+
+// checkConvert refuses, without allow, a change between the Docker and
+// OCI families, which changes the manifest digest.
+func checkConvert(from, to string, allow bool) error {
+	docker := func(f string) bool { return f == FormatDocker }
+	if docker(from) == docker(to) || allow {
+		return nil
+	}
+	return exit.Usagef("writing a %s target as %s changes its manifest "+
+		"digest: add --allow-convert to accept that", from, to)
+}
+
+// targetImage gathers what the writers need: the manifest (OCI targets
+// store one; a docker-archive has none) and the config.
+func targetImage(t delta.Target, src *source,
+	format string) (*imagewrite.Image, error) {
+
+	img := &imagewrite.Image{Tags: t.Tags, Config: t.Config,
+		Layers: t.Layers}
+	var err error
+	if img.ConfigBytes, err = readLimited(src, t.Config.Digest, maxJSON); err != nil {
+		return nil, err
+	}
+	if _, ok := src.blobs[t.Manifest.Digest]; ok {
+		img.Manifest = t.Manifest
+		if img.ManifestBytes, err = readLimited(src,
+			t.Manifest.Digest, maxJSON); err != nil {
+			return nil, err
+		}
+	}
+	docker := t.Format == FormatDocker
+	switch {
+	case docker && format != FormatDocker:
+		return imagewrite.ToOCI(img)
+	case !docker && format == FormatDocker:
+		img.Manifest, img.ManifestBytes = ocispec.Descriptor{}, nil
+	}
+	return img, nil
+}
+
+// replay rebuilds the producer's archive file from its skeleton.
+func replay(rec *record.Assembly, src *source,
+	opts Options) (*record.Result, error) {
+
+	encoded, err := readLimited(src, rec.Target.Skeleton,
+		skeleton.MaxEncoded)
+	if err != nil {
+		return nil, err
+	}
+	sk, err := skeleton.Decode(encoded)
+	if err != nil {
+		return nil, err
+	}
+	if sk.SHA256 != rec.Target.ArchiveSHA256 {
+		return nil, exit.Contentf("skeleton rebuilds %s, sidecar says %s",
+			sk.SHA256, rec.Target.ArchiveSHA256)
+	}
+	res, err := writeFile(rec.Name, FormatAuto, opts, func(w io.Writer) error {
+		return sk.Replay(w, src.OpenBlob)
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.SHA256 = sk.SHA256
+	return res, nil
+}
+
+func readLimited(src *source, d digest.Digest, limit int64) ([]byte, error) {
+	rc, err := src.OpenBlob(d)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, exit.Contentf("blob %s: larger than %d bytes", d, limit)
+	}
+	return data, nil
+}
+
+// writeFile writes OUTDIR/<name>.tar through a temporary file and a
+// rename, so the path holds a whole verified archive or nothing new.
+func writeFile(name, format string, opts Options,
+	write func(io.Writer) error) (*record.Result, error) {
+
+	path := filepath.Join(opts.OutDir, name+".tar")
+	tmp, err := os.CreateTemp(opts.OutDir, "."+name+".tar.tmp-*")
+	if err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	counter := &countWriter{w: tmp}
+	if err := write(counter); err != nil {
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
+	ok = true
+	return &record.Result{Kind: record.KindResult, Name: name,
+		Output: path, Format: format, Size: counter.n}, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,329 @@
+// Package pack implements diffah-pack: it writes the delta archive that
+// a plan describes.
+//
+// It reads plan records (the image records of every pair and the blob
+// decisions), records each target archive's skeleton, and writes the
+// archive: the sidecar first, then every shipped blob once, named by
+// digest. On stdout it writes a stored record per member, then a
+// summary. Records it does not consume pass through.
+package pack
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/diffah/diffah/lib/delta"
+	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/image"
+	"github.com/diffah/diffah/lib/plan"
+	"github.com/diffah/diffah/lib/record"
+	"github.com/diffah/diffah/lib/skeleton"
+	"github.com/diffah/diffah/lib/version"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// Tool names this stage in the records' header.
+const Tool = "diffah-pack"
+
+// Options tune Run.
+type Options struct {
+	TempDir string
+	Logger  *slog.Logger
+}
+
+// Run reads a plan from in and writes the delta archive at output.
+func Run(ctx context.Context, in io.Reader, inName, output string,
+	out io.Writer, opts Options) error {
+
+	w, err := record.NewWriter(out, Tool)
+	if err != nil {
+		return err
+	}
+	var blobs []record.Blob
+	pass := func(raw *record.Raw) error {
+		switch raw.Kind {
+		case record.KindBlob:
+			var b record.Blob
+			if err := raw.Decode(inName, &b); err != nil {
+				return err
+			}
+			if err := checkBlob(&b, inName, raw.Line); err != nil {
+				return err
+			}
+			blobs = append(blobs, b)
+		case record.KindImage, record.KindEntry, record.KindLayer:
+		default:
+			return w.WriteRaw(raw.Data)
+		}
+		return nil
+	}
+	pairs, err := plan.ReadPairs(ctx, record.NewReader(in, inName), inName,
+		pass)
+	if err != nil {
+		return err
+	}
+
+	p := &packer{opts: opts, archives: map[string]*image.Archive{}}
+	defer p.close()
+	written, sc, err := p.pack(ctx, pairs, blobs, output)
+	if err != nil {
+		return err
+	}
+	return report(w, sc, written, output)
+}
+
+func checkBlob(b *record.Blob, inName string, line int) error {
+	if err := b.Digest.Validate(); err != nil {
+		return exit.Contentf("%s: line %d: blob digest %q: %v", inName,
+			line, b.Digest, err)
+	}
+	switch b.Decision {
+	case record.DecisionBaseline:
+	case record.DecisionFull:
+		if b.Source == nil || b.Source.Path == "" || b.Source.Member == "" {
+			return exit.Contentf("%s: line %d: blob %s ships but has no "+
+				"source", inName, line, b.Digest)
+		}
+	default:
+		// TODO(#3): patch decisions are not encoded yet.
+		return exit.Contentf("%s: line %d: blob %s: decision %q, want %q "+
+			"or %q", inName, line, b.Digest, b.Decision,
+			record.DecisionBaseline, record.DecisionFull)
+	}
+	return nil
+}
+
+type packer struct {
+	opts     Options
+	archives map[string]*image.Archive
+}
+
+func (p *packer) close() {
+	for _, a := range p.archives {
+		a.Close()
+	}
+}
+
+// open opens each source archive once.
+func (p *packer) open(ctx context.Context, path,
+	selector string) (*image.Archive, error) {
+
+	key := path + "@" + selector
+	if a := p.archives[key]; a != nil {
+		return a, nil
+	}
+	a, err := image.Open(ctx, path, image.OpenOptions{Selector: selector,
+		TempDir: p.opts.TempDir})
+	if err != nil {
+		return nil, err
+	}
+	p.archives[key] = a
+	return a, nil
+}
+
+func (p *packer) pack(ctx context.Context, pairs []plan.Pair,
+	blobs []record.Blob, output string) (*delta.Written, *delta.Sidecar,
+	error) {
+
+	if len(pairs) == 0 {
+		return nil, nil, exit.Usagef("nothing to pack: no image pairs " +
+			"in the plan")
+	}
+	sc := &delta.Sidecar{Version: delta.Version, Tool: version.Tool,
+		ToolVersion: version.Version, Created: created()}
+	decided := map[digest.Digest]*record.Blob{}
+	var members []delta.Member
+	for i := range blobs {
+		b := &blobs[i]
+		decided[b.Digest] = b
+		if b.Decision != record.DecisionFull {
+			continue
+		}
+		m, err := p.member(ctx, b)
+		if err != nil {
+			return nil, nil, err
+		}
+		members = append(members, m)
+		sc.Blobs = append(sc.Blobs, delta.Blob{Digest: b.Digest,
+			Size: b.Size, MediaType: b.MediaType,
+			Encoding: delta.EncodingFull, Stored: b.Digest,
+			StoredSize: b.Size})
+	}
+
+	platforms := map[string]bool{}
+	for _, pair := range pairs {
+		img, skel, err := p.image(ctx, pair, decided)
+		if err != nil {
+			return nil, nil, err
+		}
+		if skel != nil {
+			members = append(members, *skel)
+			sc.Blobs = append(sc.Blobs, delta.Blob{Digest: skel.Digest,
+				Size: skel.Size, MediaType: skeleton.MediaType,
+				Encoding: delta.EncodingFull, Stored: skel.Digest,
+				StoredSize: skel.Size})
+		}
+		sc.Images = append(sc.Images, *img)
+		platforms[pair.Target.Platform] = true
+	}
+	if len(platforms) == 1 {
+		sc.Platform = pairs[0].Target.Platform
+	}
+	sort.Slice(sc.Blobs, func(i, j int) bool {
+		return sc.Blobs[i].Digest < sc.Blobs[j].Digest
+	})
+	sc.Blobs = uniqueBlobs(sc.Blobs)
+	if err := sc.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("plan gives an invalid sidecar: %w", err)
+	}
+
+	written, err := delta.Write(output, sc, members, mtime())
+	if err != nil {
+		return nil, nil, err
+	}
+	return written, sc, nil
+}
+
+func uniqueBlobs(sorted []delta.Blob) []delta.Blob {
+	out := sorted[:0]
+	for i, b := range sorted {
+		if i == 0 || b.Digest != sorted[i-1].Digest {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (p *packer) member(ctx context.Context,
+	b *record.Blob) (delta.Member, error) {
+
+	a, err := p.open(ctx, b.Source.Path, b.Source.Selector)
+	if err != nil {
+		return delta.Member{}, err
+	}
+	member := b.Source.Member
+	return delta.Member{Digest: b.Digest, Size: b.Size,
+		Open: func() (io.ReadCloser, error) {
+			return a.OpenMember(member)
+		}}, nil
+}
+
+// image builds the sidecar entry of one pair and, for a target that is a
+// tar, the member holding its skeleton.
+func (p *packer) image(ctx context.Context, pair plan.Pair,
+	decided map[digest.Digest]*record.Blob) (*delta.Image, *delta.Member,
+	error) {
+
+	t, b := pair.Target, pair.Baseline
+	img := &delta.Image{
+		Name: pair.Name,
+		Target: delta.Target{
+			Manifest: t.Manifest, Config: t.Config, Layers: t.Layers,
+			Tags: t.Tags, Platform: t.Platform, Format: t.Format,
+			Compression: t.Compression, Source: filepath.Base(t.Path),
+			ArchiveSize: t.ArchiveSize, ArchiveSHA256: t.ArchiveSHA256,
+		},
+		Baseline: delta.Baseline{Manifest: b.Manifest, Config: b.Config,
+			Source: filepath.Base(b.Path)},
+	}
+	if !delta.ValidName(pair.Name) {
+		return nil, nil, exit.Usagef("image name %q: want "+
+			"[a-z0-9][a-z0-9_.-]*", pair.Name)
+	}
+
+	seen := map[digest.Digest]bool{}
+	for _, m := range t.Members {
+		if seen[m.Digest] {
+			continue
+		}
+		seen[m.Digest] = true
+		img.Blobs = append(img.Blobs, m.Digest)
+		d := decided[m.Digest]
+		if d == nil {
+			return nil, nil, exit.Contentf("plan has no decision for "+
+				"blob %s of image %q", m.Digest, pair.Name)
+		}
+		if d.Decision == record.DecisionBaseline {
+			img.Baseline.Blobs = append(img.Baseline.Blobs, m.Digest)
+		}
+	}
+
+	if t.ArchiveSHA256 == "" {
+		return img, nil, nil
+	}
+	a, err := p.open(ctx, t.Path, t.Selector)
+	if err != nil {
+		return nil, nil, err
+	}
+	sk, err := skeleton.Capture(a.TarPath(), t.Members, t.ArchiveSize,
+		t.ArchiveSHA256)
+	if err != nil {
+		return nil, nil, err
+	}
+	encoded, err := sk.Encode()
+	if err != nil {
+		return nil, nil, err
+	}
+	d := digest.FromBytes(encoded)
+	img.Target.Skeleton = d
+	img.Blobs = append(img.Blobs, d)
+	return img, &delta.Member{Digest: d, Size: int64(len(encoded)),
+		Open: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(encoded)), nil
+		}}, nil
+}
+
+func report(w *record.Writer, sc *delta.Sidecar, written *delta.Written,
+	output string) error {
+
+	var targetBytes int64
+	for _, img := range sc.Images {
+		targetBytes += img.Target.ArchiveSize
+	}
+	for _, b := range sc.Blobs {
+		rec := record.Stored{Kind: record.KindStored, Digest: b.Digest,
+			Encoding: b.Encoding, Stored: b.Stored,
+			StoredSize: b.StoredSize}
+		if err := w.Write(rec); err != nil {
+			return err
+		}
+	}
+	abs, _ := filepath.Abs(output)
+	return w.Write(record.Summary{Kind: record.KindSummary, Output: abs,
+		Size: written.Size, SHA256: written.SHA256,
+		Images: len(sc.Images), Blobs: len(sc.Blobs),
+		TargetBytes: targetBytes})
+}
+
+// mtime is the time stamped on the archive's headers: the epoch, or
+// SOURCE_DATE_EPOCH when set.
+func mtime() time.Time {
+	if sec, ok := sourceDateEpoch(); ok {
+		return time.Unix(sec, 0).UTC()
+	}
+	return time.Unix(0, 0).UTC()
+}
+
+func created() string {
+	if sec, ok := sourceDateEpoch(); ok {
+		return time.Unix(sec, 0).UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+func sourceDateEpoch() (int64, bool) {
+	v := os.Getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return 0, false
+	}
+	sec, err := strconv.ParseInt(v, 10, 64)
+	return sec, err == nil
+}

@@ -1,0 +1,161 @@
+// Package spec parses what names images on diffah's command lines: the
+// NAME=BASELINE,TARGET pairs and NAME=PATH baselines of flags, and the
+// bundle and baseline spec files.
+//
+// A bundle file is {"pairs":[{"name":…,"baseline":…,"target":…}]} and a
+// baseline spec file is {"baselines":{"NAME":"PATH"}}. Relative paths in
+// a file are resolved against the file's folder. Names must match
+// [a-z0-9][a-z0-9_.-]*. Every error is a usage error (exit 2).
+package spec
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/diffah/diffah/lib/delta"
+	"github.com/diffah/diffah/lib/exit"
+)
+
+// maxFile bounds a spec file.
+const maxFile = 4 << 20
+
+// Pair names a baseline and a target image.
+type Pair struct {
+	Name     string `json:"name"`
+	Baseline string `json:"baseline"`
+	Target   string `json:"target"`
+}
+
+// ParsePair parses NAME=BASELINE,TARGET.
+func ParsePair(arg string) (Pair, error) {
+	name, paths, ok := strings.Cut(arg, "=")
+	baseline, target, ok2 := strings.Cut(paths, ",")
+	if !ok || !ok2 || baseline == "" || target == "" {
+		return Pair{}, exit.Usagef("--pair %q: want NAME=BASELINE,TARGET",
+			arg)
+	}
+	p := Pair{Name: name, Baseline: baseline, Target: target}
+	return p, checkName("--pair", name)
+}
+
+// ParseBaseline parses NAME=PATH.
+func ParseBaseline(arg string) (string, string, error) {
+	name, path, ok := strings.Cut(arg, "=")
+	if !ok || path == "" {
+		return "", "", exit.Usagef("--baseline %q: want NAME=PATH", arg)
+	}
+	return name, path, checkName("--baseline", name)
+}
+
+func checkName(where, name string) error {
+	if !delta.ValidName(name) {
+		return exit.Usagef("%s: image name %q: want [a-z0-9][a-z0-9_.-]*",
+			where, name)
+	}
+	return nil
+}
+
+// ReadBundle reads a bundle file.
+func ReadBundle(path string) ([]Pair, error) {
+	var doc struct {
+		Pairs []Pair `json:"pairs"`
+	}
+	if err := readJSON(path, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Pairs) == 0 {
+		return nil, exit.Usagef("%s: no pairs", path)
+	}
+	dir := filepath.Dir(path)
+	for i := range doc.Pairs {
+		p := &doc.Pairs[i]
+		where := fmt.Sprintf("%s: pairs[%d]", path, i)
+		if err := checkName(where, p.Name); err != nil {
+			return nil, err
+		}
+		if p.Baseline == "" || p.Target == "" {
+			return nil, exit.Usagef("%s: want both baseline and target",
+				where)
+		}
+		p.Baseline = resolve(dir, p.Baseline)
+		p.Target = resolve(dir, p.Target)
+	}
+	return doc.Pairs, CheckUnique(doc.Pairs)
+}
+
+// CheckUnique refuses two pairs with one name.
+func CheckUnique(pairs []Pair) error {
+	seen := map[string]bool{}
+	for _, p := range pairs {
+		if seen[p.Name] {
+			return exit.Usagef("image name %q given twice", p.Name)
+		}
+		seen[p.Name] = true
+	}
+	return nil
+}
+
+// ReadBaselines reads a baseline spec file.
+func ReadBaselines(path string) (map[string]string, error) {
+	var doc struct {
+		Baselines map[string]string `json:"baselines"`
+	}
+	if err := readJSON(path, &doc); err != nil {
+		return nil, err
+	}
+	if len(doc.Baselines) == 0 {
+		return nil, exit.Usagef("%s: no baselines", path)
+	}
+	dir := filepath.Dir(path)
+	names := make([]string, 0, len(doc.Baselines))
+	for name := range doc.Baselines {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	out := map[string]string{}
+	for _, name := range names {
+		if err := checkName(path, name); err != nil {
+			return nil, err
+		}
+		if doc.Baselines[name] == "" {
+			return nil, exit.Usagef("%s: baseline %q has no path", path,
+				name)
+		}
+		out[name] = resolve(dir, doc.Baselines[name])
+	}
+	return out, nil
+}
+
+func resolve(dir, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
+}
+
+func readJSON(path string, v any) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return exit.Usage(fmt.Errorf("reading spec: %w", err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return exit.IO(fmt.Errorf("reading %s: %w", path, err))
+	}
+	if len(data) > maxFile {
+		return exit.Usagef("%s: larger than %d bytes", path, maxFile)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return exit.Usagef("%s: %v", path, err)
+	}
+	return nil
+}
