@@ -15,6 +15,14 @@ import (
 // validateDigest accepts only a well-formed sha256 digest: lowercase hex
 // of the right length, so it is safe to use in a member name.
 func validateDigest(d digest.Digest) error {
+	alg, _, ok := strings.Cut(string(d), ":")
+	if !ok {
+		return fmt.Errorf("digest %q: no algorithm", string(d))
+	}
+	if alg != string(digest.SHA256) {
+		return fmt.Errorf("digest %q: algorithm %s, want sha256",
+			string(d), alg)
+	}
 	parsed, err := digest.Parse(string(d))
 	if err != nil {
 		return fmt.Errorf("digest %q: %w", string(d), err)

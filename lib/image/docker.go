@@ -293,9 +293,9 @@ func (a *Archive) crossCheckIndex(img *builtImage) error {
 		}
 		if !slices.Equal(found, want) {
 			return exit.Contentf("%s: manifest.json and index.json "+
-				"disagree on the layers of config %s: %s vs %s",
-				a.Path, img.config.Digest, shortList(want),
-				shortList(found))
+				"disagree on the layers of config %s: manifest.json "+
+				"lists %s, index.json lists %s", a.Path,
+				img.config.Digest, shortList(want), shortList(found))
 		}
 		return nil
 	}

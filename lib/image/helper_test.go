@@ -82,7 +82,7 @@ func writeTar(t testing.TB, members []tmember) []byte {
 			ModTime:  epoch,
 		}
 		switch m.typeflag {
-		case 0:
+		case 0, tar.TypeReg:
 			hdr.Typeflag = tar.TypeReg
 			hdr.Size = int64(len(m.body))
 		case tar.TypeDir:

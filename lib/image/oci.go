@@ -260,7 +260,7 @@ func (a *Archive) pickPlatform(g ociGroup,
 	}
 	if platform == "" {
 		return ocispec.Descriptor{}, exit.Usagef("%s: image %s has %d "+
-			"platforms, choose one with --platform: %s", a.Path, g,
+			"platforms, name one as os/arch[/variant]: %s", a.Path, g,
 			len(leaves), strings.Join(names, ", "))
 	}
 
@@ -334,8 +334,8 @@ func (a *Archive) readBlobJSON(desc ocispec.Descriptor) ([]byte, string,
 			"descriptor says %d", a.Path, name, len(data), desc.Size)
 	}
 	if got := digest.FromBytes(data); got != desc.Digest {
-		return nil, "", exit.Contentf("%s: member %s: digest %s",
-			a.Path, name, got)
+		return nil, "", exit.Contentf("%s: member %s: content hashes "+
+			"to %s", a.Path, name, got)
 	}
 	return data, member, nil
 }

@@ -223,8 +223,12 @@ func (ix *tarIndex) resolve(name string) (*member, error) {
 		case tar.TypeLink:
 			target = trimDotSlash(m.linkname)
 		default:
-			return nil, fmt.Errorf("%s: %w (type %q)", cur, errNotRegular,
-				m.typeflag)
+			if cur == start {
+				return nil, fmt.Errorf("%w (type %q)", errNotRegular,
+					m.typeflag)
+			}
+			return nil, fmt.Errorf("link target %s: %w (type %q)", cur,
+				errNotRegular, m.typeflag)
 		}
 		if seen[cur] {
 			return nil, fmt.Errorf("link loop at %s", cur)
