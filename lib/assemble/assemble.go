@@ -81,6 +81,9 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	if err != nil {
 		return err
 	}
+	if opts.OutDir, err = filepath.Abs(opts.OutDir); err != nil {
+		return exit.IO(err)
+	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return exit.IO(fmt.Errorf("output folder: %w", err))
 	}

@@ -116,7 +116,7 @@ type Layer struct {
 type Source struct {
 	Path     string `json:"path"`
 	Selector string `json:"selector,omitempty"`
-	Member   string `json:"member"`
+	Member   string `json:"member,omitempty"`
 	Offset   int64  `json:"offset,omitempty"`
 }
 
