@@ -1,0 +1,294 @@
+package patch
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+
+	"github.com/diffah/diffah/lib/exit"
+)
+
+// Thresholds of the tar-aware designs.
+const (
+	// minDictFile is the smallest changed file worth its own frame.
+	minDictFile = 512
+	// maxCoveredLiteral: a file whose matcher literals are at most this
+	// many bytes (and at most 1% of it) keeps the matcher's operations
+	// instead of getting a dictionary frame.
+	maxCoveredLiteral = 4 << 10
+)
+
+// Encode writes to w a patch that rebuilds target (targetSize bytes)
+// from ref (refSize bytes). Both are read through io.ReaderAt, the
+// reference more than once; neither is loaded whole except by design
+// DictWhole. Memory is bounded as the package documentation says. The
+// patch is deterministic: the same inputs and options give the same
+// bytes. Encode does not close w.
+func Encode(ctx context.Context, w io.Writer, ref io.ReaderAt,
+	refSize int64, target io.ReaderAt, targetSize int64,
+	opts Options) error {
+
+	if refSize < 0 || refSize > maxBlobSize || targetSize < 0 ||
+		targetSize > maxBlobSize {
+		return exit.Usagef("patch: sizes %d and %d, want 0 to %d",
+			refSize, targetSize, int64(maxBlobSize))
+	}
+	if opts.Design < Auto || opts.Design > DictWhole {
+		return exit.Usagef("patch: %v unknown", opts.Design)
+	}
+
+	// Hash the target on the side while the encoder works.
+	sumc := make(chan []byte, 1)
+	errc := make(chan error, 1)
+	go func() {
+		h := sha256.New()
+		_, err := io.Copy(h, io.NewSectionReader(target, 0, targetSize))
+		if err != nil {
+			errc <- exit.IO(fmt.Errorf("reading target: %w", err))
+			return
+		}
+		sumc <- h.Sum(nil)
+	}()
+
+	bw := bufio.NewWriterSize(w, 256<<10)
+	if _, err := bw.Write(header{refSize: refSize,
+		targetSize: targetSize}.append(nil)); err != nil {
+		return exit.IO(fmt.Errorf("writing patch: %w", err))
+	}
+	em := newEmitter(bw)
+	defer em.close()
+	enc := &encoder{ctx: ctx, em: em, ref: ref, refSize: refSize,
+		target: target, targetSize: targetSize}
+
+	var err error
+	switch opts.Design {
+	case DictWhole:
+		err = enc.whole()
+	case Match:
+		if err = enc.index(); err == nil {
+			err = enc.gap(0, targetSize)
+		}
+	case Tar:
+		err = enc.tar(false)
+	case Auto:
+		err = enc.tar(true)
+	}
+	if err == nil {
+		err = em.err
+	}
+	var sum []byte
+	select {
+	case sum = <-sumc:
+	case e := <-errc:
+		if err == nil {
+			err = e
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if err := em.finish(sum); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return exit.IO(fmt.Errorf("writing patch: %w", err))
+	}
+	return nil
+}
+
+type encoder struct {
+	ctx        context.Context
+	em         *emitter
+	ref        io.ReaderAt
+	refSize    int64
+	target     io.ReaderAt
+	targetSize int64
+	sc         *scanner // nil when the design has no matcher
+	lit        []byte
+	dict       []byte
+}
+
+func (e *encoder) index() error {
+	x, err := buildIndex(e.ctx, e.ref, e.refSize)
+	if err != nil {
+		return err
+	}
+	e.sc = newScanner(x, e.target)
+	return nil
+}
+
+// whole compresses the target with the whole reference as dictionary.
+func (e *encoder) whole() error {
+	if e.refSize > MaxDict {
+		return exit.Usagef("patch: reference of %d bytes is larger "+
+			"than the dictionary limit %d", e.refSize, MaxDict)
+	}
+	if e.targetSize == 0 {
+		return nil
+	}
+	dict := make([]byte, e.refSize)
+	if _, err := e.ref.ReadAt(dict, 0); err != nil && e.refSize > 0 {
+		return exit.IO(fmt.Errorf("reading reference: %w", err))
+	}
+	e.em.dictFrame(0, dict, io.NewSectionReader(e.target, 0,
+		e.targetSize), e.targetSize, MaxWindow)
+	return e.em.err
+}
+
+// emit sends one matcher operation to the emitter.
+func (e *encoder) emit(o op) error {
+	if o.ref >= 0 {
+		e.em.copy(o.ref, o.n)
+		return e.em.err
+	}
+	return e.literal(o.t, o.t+o.n)
+}
+
+// literal sends target[start:end) as literals.
+func (e *encoder) literal(start, end int64) error {
+	if e.lit == nil {
+		e.lit = make([]byte, maxLiteral)
+	}
+	for start < end {
+		b := e.lit[:min(end-start, maxLiteral)]
+		if _, err := e.target.ReadAt(b, start); err != nil {
+			return exit.IO(fmt.Errorf("reading target at %d: %w",
+				start, err))
+		}
+		e.em.literal(b)
+		if e.em.err != nil {
+			return e.em.err
+		}
+		start += int64(len(b))
+	}
+	return nil
+}
+
+// gap encodes target[start:end) with the matcher, or as literals when
+// the design has none.
+func (e *encoder) gap(start, end int64) error {
+	if e.sc == nil {
+		return e.literal(start, end)
+	}
+	return e.sc.scan(e.ctx, start, end, e.emit)
+}
+
+// tar walks the target's files; see the package documentation for what
+// designs Auto (matcher true) and Tar (matcher false) do with them.
+// Blobs that are not tars go to the matcher (or become literals).
+func (e *encoder) tar(matcher bool) error {
+	if matcher {
+		if err := e.index(); err != nil {
+			return err
+		}
+	}
+	var targetFiles, refFiles []tarFile
+	targetFiles = listTar(e.target, e.targetSize)
+	if len(targetFiles) > 0 {
+		refFiles = listTar(e.ref, e.refSize)
+	}
+	if len(refFiles) == 0 {
+		return e.gap(0, e.targetSize)
+	}
+	refs := newTarIndex(refFiles)
+
+	pos := int64(0)
+	for _, f := range targetFiles {
+		if err := e.gap(pos, f.off); err != nil {
+			return err
+		}
+		if err := e.file(refs, f); err != nil {
+			return err
+		}
+		pos = f.off + f.size
+	}
+	return e.gap(pos, e.targetSize)
+}
+
+// file encodes the content of one target file.
+func (e *encoder) file(refs *tarIndex, f tarFile) error {
+	g, _, ok := refs.best(f)
+	fits := ok && f.size >= minDictFile && f.size <= autoMaxDict &&
+		g.size <= autoMaxDict
+	if e.sc == nil {
+		switch {
+		case ok && g.size == f.size:
+			same, err := e.sameContent(f, g)
+			if err != nil {
+				return err
+			}
+			if same {
+				e.em.copy(g.off, f.size)
+				return e.em.err
+			}
+		}
+		if !fits {
+			return e.literal(f.off, f.off+f.size)
+		}
+		return e.dictFrame(f, g)
+	}
+	if !fits {
+		return e.gap(f.off, f.off+f.size)
+	}
+
+	// Let the matcher try first; keep its operations when they cover
+	// (nearly) the whole file.
+	var ops []op
+	var literal int64
+	err := e.sc.scan(e.ctx, f.off, f.off+f.size, func(o op) error {
+		ops = append(ops, o)
+		if o.ref < 0 {
+			literal += o.n
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if literal <= maxCoveredLiteral && literal*100 <= f.size {
+		for _, o := range ops {
+			if err := e.emit(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return e.dictFrame(f, g)
+}
+
+// dictFrame compresses file f with reference file g as dictionary.
+func (e *encoder) dictFrame(f, g tarFile) error {
+	if int64(cap(e.dict)) < g.size {
+		e.dict = make([]byte, g.size)
+	}
+	dict := e.dict[:g.size]
+	if _, err := e.ref.ReadAt(dict, g.off); err != nil {
+		return exit.IO(fmt.Errorf("reading reference at %d: %w",
+			g.off, err))
+	}
+	e.em.dictFrame(g.off, dict, io.NewSectionReader(e.target, f.off,
+		f.size), f.size, 2*autoMaxDict)
+	return e.em.err
+}
+
+// sameContent reports whether f's and g's contents are equal.
+func (e *encoder) sameContent(f, g tarFile) (bool, error) {
+	a, b := make([]byte, 64<<10), make([]byte, 64<<10)
+	for off := int64(0); off < f.size; off += int64(len(a)) {
+		n := min(int64(len(a)), f.size-off)
+		if _, err := e.target.ReadAt(a[:n], f.off+off); err != nil {
+			return false, exit.IO(fmt.Errorf("reading target: %w", err))
+		}
+		if _, err := e.ref.ReadAt(b[:n], g.off+off); err != nil {
+			return false, exit.IO(fmt.Errorf("reading reference: %w",
+				err))
+		}
+		if !bytes.Equal(a[:n], b[:n]) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
