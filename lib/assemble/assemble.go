@@ -246,7 +246,7 @@ func checkConvert(from, to string, allow bool) error {
 	if docker(from) == docker(to) || allow {
 		return nil
 	}
-	return exit.Usagef("writing a %s target as %s changes its manifest "+
+	return exit.Usagef("writing the %s target as %s changes its manifest "+
 		"digest: add --allow-convert to accept that", from, to)
 }
 
