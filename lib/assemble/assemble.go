@@ -197,6 +197,9 @@ func open(ctx context.Context, rec *record.Assembly,
 func rebuild(ctx context.Context, rec *record.Assembly,
 	opts Options) (*record.Result, error) {
 
+	if err := checkOutput(rec, opts.OutDir); err != nil {
+		return nil, err
+	}
 	src, err := open(ctx, rec, opts)
 	if err != nil {
 		return nil, err
@@ -237,6 +240,34 @@ func rebuild(ctx context.Context, rec *record.Assembly,
 		}
 		return imagewrite.WriteOCIArchive(w, img, src)
 	})
+}
+
+// checkOutput refuses an output path that is one of the inputs.
+func checkOutput(rec *record.Assembly, outDir string) error {
+	inputs := []string{rec.Delta}
+	if rec.Baseline != nil {
+		inputs = append(inputs, rec.Baseline.Path)
+	}
+	for _, out := range []string{filepath.Join(outDir, rec.Name+".tar"),
+		filepath.Join(outDir, rec.Name)} {
+		for _, in := range inputs {
+			if samePath(in, out) {
+				return exit.Usagef("output %s would replace the input %s",
+					out, in)
+			}
+		}
+	}
+	return nil
+}
+
+// samePath reports whether a and b name the same file.
+func samePath(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	infoA, errA := os.Stat(a)
+	infoB, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
 }
 
 // checkConvert refuses, without allow, a change between the Docker and

@@ -137,6 +137,14 @@ func (p *packer) pack(ctx context.Context, pairs []plan.Pair,
 		return nil, nil, exit.Usagef("nothing to pack: no image pairs " +
 			"in the plan")
 	}
+	for _, pair := range pairs {
+		for _, in := range []string{pair.Baseline.Path, pair.Target.Path} {
+			if samePath(in, output) {
+				return nil, nil, exit.Usagef("output %s is also an "+
+					"input of image %q", output, pair.Name)
+			}
+		}
+	}
 	sc := &delta.Sidecar{Version: delta.Version, Tool: version.Tool,
 		ToolVersion: version.Version, Created: created()}
 	decided := map[digest.Digest]*record.Blob{}
@@ -301,6 +309,18 @@ func report(w *record.Writer, sc *delta.Sidecar, written *delta.Written,
 		Size: written.Size, SHA256: written.SHA256,
 		Images: len(sc.Images), Blobs: len(sc.Blobs),
 		TargetBytes: targetBytes})
+}
+
+// samePath reports whether a and b name the same file, or would.
+func samePath(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	infoA, errA := os.Stat(a)
+	infoB, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
 }
 
 // mtime is the time stamped on the archive's headers: the epoch, or
