@@ -113,14 +113,31 @@ func ToOCI(img *Image) (*Image, error) {
 		return nil, fmt.Errorf("convert to oci: %w", err)
 	}
 	if len(img.ManifestBytes) > 0 {
-		switch mt := img.manifestMediaType(); mt {
-		case ocispec.MediaTypeImageManifest:
-			return img.clone(), nil
-		case MediaTypeDockerManifest:
-		default:
+		var head struct {
+			SchemaVersion int                 `json:"schemaVersion"`
+			Config        *ocispec.Descriptor `json:"config"`
+		}
+		err := json.Unmarshal(img.ManifestBytes, &head)
+		if err != nil {
+			return nil, exit.Contentf("convert to oci: manifest %s: %w",
+				img.Manifest.Digest, err)
+		}
+		mt := img.manifestMediaType()
+		if mt != ocispec.MediaTypeImageManifest &&
+			mt != MediaTypeDockerManifest {
 			return nil, exit.Contentf("convert to oci: manifest %s: "+
-				"media type %q, want %s", img.Manifest.Digest, mt,
-				MediaTypeDockerManifest)
+				"media type %q, want %s or %s", img.Manifest.Digest, mt,
+				MediaTypeDockerManifest, ocispec.MediaTypeImageManifest)
+		}
+		if head.SchemaVersion != 2 || head.Config == nil {
+			return nil, exit.Contentf("convert to oci: manifest %s: "+
+				"schemaVersion %d with config %v, want 2 with a config",
+				img.Manifest.Digest, head.SchemaVersion, head.Config != nil)
+		}
+		if mt == ocispec.MediaTypeImageManifest {
+			out := img.clone()
+			out.Manifest.MediaType = mt
+			return out, nil
 		}
 	}
 
