@@ -158,9 +158,11 @@ func archiveWriter(base string) (writeFunc, error) {
 
 // splitFormat splits "oci-archive+zstd" into "oci-archive" and "zstd".
 func splitFormat(format string) (base, compress string, err error) {
-	base, compress, _ = strings.Cut(format, "+")
-	switch compress {
-	case "", "gzip", "zstd":
+	base, compress, plus := strings.Cut(format, "+")
+	switch {
+	case !plus:
+		return base, "", nil
+	case compress == "gzip", compress == "zstd":
 		return base, compress, nil
 	}
 	return "", "", exit.Usagef("format %q: compression %q: want gzip or "+

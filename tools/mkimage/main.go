@@ -31,6 +31,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -62,7 +63,11 @@ func run(args []string) error {
 		tags = append(tags, s)
 		return nil
 	})
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // -h: flag printed the usage on stderr
+	}
+	if err != nil {
 		return exit.Usage(err)
 	}
 
