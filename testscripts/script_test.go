@@ -1,0 +1,508 @@
+// Package testscripts runs diffah's end-to-end scripts: every file
+// testscripts/*.txtar is one behaviour of one tool, run by testscript
+// with the six tools on $PATH and the commands below.
+//
+// Commands added to testscript's own:
+//
+//	mkimage [flags] OUT       write a test image built by lib/imagebuild
+//	exitcode N CMD [ARGS...]  run CMD; fail unless its exit status is N
+//	sha256eq A B              the two files have the same SHA-256
+//	treeeq A B                two folders hold the same paths and bytes
+//	lsdir DIR [NAMES...]      DIR holds exactly NAMES (missing = empty)
+//	corrupt FILE [MEMBER]     flip one byte inside a tar member's data
+//	truncate FILE N           cut FILE to N bytes (N may be "half")
+//	skopeo-same FMT A B       skopeo sees the same config and layers
+//	untar TAR MEMBER OUT      copy one member of a tar to the file OUT
+//	decompress IN OUT         undo whole-file gzip or zstd compression
+//
+// Conditions: [upstream] holds when the shared fixtures exist; their
+// absolute path is then in $UPSTREAM.
+package testscripts
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TODO(#2): the tools' command lines live in cmd/internal/tools, which
+// Go's internal-package rule keeps this package (outside cmd/) from
+// importing, so testscript.Main cannot register tools.Diffah and the
+// others as in-process commands. Until that package moves (for example
+// to internal/tools), TestMain builds the six binaries once and puts
+// them first on $PATH; scripts call them with exec either way.
+
+// tools are the binaries the scripts run.
+var toolNames = []string{"diffah", "diffah-fingerprint", "diffah-plan",
+	"diffah-pack", "diffah-unpack", "diffah-assemble"}
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	bin, err := os.MkdirTemp("", "diffah-testscripts-")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testscripts: %v\n", err)
+		return 1
+	}
+	defer os.RemoveAll(bin)
+	if err := buildTools(bin); err != nil {
+		fmt.Fprintf(os.Stderr, "testscripts: %v\n", err)
+		return 1
+	}
+	os.Setenv("PATH", bin+string(filepath.ListSeparator)+
+		os.Getenv("PATH"))
+	return m.Run()
+}
+
+// buildTools builds the six tools into bin. It first reads every source
+// file the tools are built from, so that go test's result cache, which
+// records the files a test opens, is invalidated when any of them
+// changes.
+func buildTools(bin string) error {
+	for _, root := range []string{"../cmd", "../lib"} {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry,
+			err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") {
+				_, err = os.ReadFile(p)
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("read tool sources: %w", err)
+		}
+	}
+	for _, f := range []string{"../go.mod", "../go.sum"} {
+		if _, err := os.ReadFile(f); err != nil {
+			return fmt.Errorf("read tool sources: %w", err)
+		}
+	}
+
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	var pkgs []string
+	for _, name := range toolNames {
+		pkgs = append(pkgs, "../cmd/"+name)
+	}
+	cmd := exec.Command(goTool, append([]string{"build", "-o",
+		bin + string(filepath.Separator)}, pkgs...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "),
+			err, out)
+	}
+	return nil
+}
+
+// upstreamDir is the shared folder of archives written by another tool,
+// relative to this package (the repository root's sibling "shared").
+const upstreamDir = "../../shared/fixtures/upstream-diffah"
+
+func TestScripts(t *testing.T) {
+	upstream, err := filepath.Abs(upstreamDir)
+	if err != nil {
+		t.Fatalf("upstream fixtures: %v", err)
+	}
+	_, statErr := os.Stat(filepath.Join(upstream, "SHA256SUMS"))
+	haveUpstream := statErr == nil
+
+	testscript.Run(t, testscript.Params{
+		Dir: ".",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("UPSTREAM", upstream)
+			// skopeo wants a home for its configuration.
+			env.Setenv("HOME", filepath.Join(env.WorkDir, ".home"))
+			return nil
+		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "upstream" {
+				return haveUpstream, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"mkimage":     cmdMkimage,
+			"exitcode":    cmdExitcode,
+			"sha256eq":    cmdSHA256Eq,
+			"treeeq":      cmdTreeEq,
+			"lsdir":       cmdLsdir,
+			"corrupt":     cmdCorrupt,
+			"truncate":    cmdTruncate,
+			"skopeo-same": cmdSkopeoSame,
+			"untar":       cmdUntar,
+			"decompress":  cmdDecompress,
+		},
+	})
+}
+
+// cmdExitcode runs a program as exec does, keeping its stdout and
+// stderr for the next commands, and asserts its exact exit status.
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("exitcode: no ! form; give the status wanted")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: exitcode N command [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: status %q: want a number", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) {
+			ts.Fatalf("exitcode: run %s: %v", args[1], err)
+		}
+		got = exitErr.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("%s: exit status %d, want %d", args[1], got, want)
+	}
+}
+
+// cmdSHA256Eq asserts that two files have equal (or, with !, different)
+// SHA-256 digests.
+func cmdSHA256Eq(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: sha256eq FILE1 FILE2")
+	}
+	a, b := fileSHA256(ts, args[0]), fileSHA256(ts, args[1])
+	switch {
+	case !neg && a != b:
+		ts.Fatalf("sha256 of %s is %s, of %s is %s; want equal",
+			args[0], a, args[1], b)
+	case neg && a == b:
+		ts.Fatalf("sha256 of %s and %s are both %s; want different",
+			args[0], args[1], a)
+	}
+}
+
+func fileSHA256(ts *testscript.TestScript, name string) string {
+	f, err := os.Open(ts.MkAbs(name))
+	ts.Check(err)
+	defer f.Close()
+	h := sha256.New()
+	_, err = io.Copy(h, f)
+	ts.Check(err)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// cmdTreeEq asserts that two folders hold the same relative paths, file
+// types and file bytes.
+func cmdTreeEq(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: treeeq DIR1 DIR2")
+	}
+	a, b := treeDigest(ts, args[0]), treeDigest(ts, args[1])
+	for _, p := range sortedKeys(a, b) {
+		if a[p] != b[p] {
+			ts.Fatalf("%s: %q in %s, %q in %s", p, a[p], args[0],
+				b[p], args[1])
+		}
+	}
+}
+
+func treeDigest(ts *testscript.TestScript, dir string) map[string]string {
+	root := ts.MkAbs(dir)
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry,
+		err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		switch {
+		case d.IsDir():
+			out[rel] = "dir"
+		case d.Type()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			out[rel] = "symlink " + target
+			return err
+		default:
+			out[rel] = "file " + fileSHA256(ts, p)
+		}
+		return nil
+	})
+	ts.Check(err)
+	return out
+}
+
+func sortedKeys(maps ...map[string]string) []string {
+	var keys []string
+	for _, m := range maps {
+		for k := range m {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return slices.Compact(keys)
+}
+
+// cmdLsdir asserts that a folder holds exactly the names given, hidden
+// ones included; a missing folder holds nothing. It catches temporary
+// files a failed or dry run leaves behind.
+func cmdLsdir(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: lsdir DIR [NAMES...]")
+	}
+	entries, err := os.ReadDir(ts.MkAbs(args[0]))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		ts.Fatalf("lsdir: %v", err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	want := slices.Clone(args[1:])
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		ts.Fatalf("%s holds %q, want %q", args[0], got, want)
+	}
+}
+
+// cmdCorrupt flips one byte in the middle of a tar member's data, in
+// place: the member named, or else the largest one.
+func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: corrupt FILE [MEMBER]")
+	}
+	path := ts.MkAbs(args[0])
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	ts.Check(err)
+	defer f.Close()
+
+	// Find the member and the offset of its data.
+	var name string
+	var offset, size int64
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		ts.Check(err)
+		pos, err := f.Seek(0, io.SeekCurrent)
+		ts.Check(err)
+		// archive/tar reads whole 512-byte blocks, so pos is where the
+		// data starts.
+		if len(args) == 2 && hdr.Name == args[1] ||
+			len(args) == 1 && hdr.Size > size {
+			name, offset, size = hdr.Name, pos, hdr.Size
+		}
+	}
+	if size == 0 {
+		ts.Fatalf("corrupt: no member with data to flip in %s", args[0])
+	}
+
+	at := offset + size/2
+	b := make([]byte, 1)
+	_, err = f.ReadAt(b, at)
+	ts.Check(err)
+	b[0] ^= 0xff
+	_, err = f.WriteAt(b, at)
+	ts.Check(err)
+	ts.Logf("corrupt: flipped byte %d of member %s", size/2, name)
+}
+
+// cmdTruncate cuts a file to N bytes, or to half its size.
+func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: truncate FILE N|half")
+	}
+	path := ts.MkAbs(args[0])
+	st, err := os.Stat(path)
+	ts.Check(err)
+	n := st.Size() / 2
+	if args[1] != "half" {
+		n, err = strconv.ParseInt(args[1], 10, 64)
+		ts.Check(err)
+	}
+	ts.Check(os.Truncate(path, n))
+}
+
+// cmdSkopeoSame inspects two images with skopeo and compares their
+// config digests and layer digests and, when both are OCI (oci-archive
+// or oci layouts), their manifest digests too. FMT is the skopeo
+// transport for both (docker-archive, oci-archive, oci); an argument
+// written TRANSPORT:PATH uses its own transport.
+func cmdSkopeoSame(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: skopeo-same FORMAT IMAGE1 IMAGE2")
+	}
+	a := skopeoInspect(ts, args[0], args[1])
+	b := skopeoInspect(ts, args[0], args[2])
+	if a.config != b.config {
+		ts.Fatalf("config: %s in %s, %s in %s", a.config, args[1],
+			b.config, args[2])
+	}
+	if !slices.Equal(a.layers, b.layers) {
+		ts.Fatalf("layers: %s in %s, %s in %s", a.layers, args[1],
+			b.layers, args[2])
+	}
+	if a.oci && b.oci && a.manifest != b.manifest {
+		ts.Fatalf("manifest: %s in %s, %s in %s", a.manifest, args[1],
+			b.manifest, args[2])
+	}
+	ts.Logf("skopeo: same config %s and %d layers", a.config,
+		len(a.layers))
+}
+
+type skopeoView struct {
+	oci      bool
+	manifest string
+	config   string
+	layers   []string
+}
+
+func skopeoInspect(ts *testscript.TestScript, format,
+	arg string) skopeoView {
+	transport, path := format, arg
+	for _, t := range []string{"docker-archive", "oci-archive", "oci"} {
+		if rest, ok := strings.CutPrefix(arg, t+":"); ok {
+			transport, path = t, rest
+		}
+	}
+	cmd := exec.Command("skopeo", "inspect", "--raw",
+		transport+":"+ts.MkAbs(path))
+	cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		ts.Fatalf("skopeo inspect --raw %s:%s: %v\n%s", transport, path,
+			err, stderr.Bytes())
+	}
+
+	var m struct {
+		MediaType string
+		Config    struct{ Digest string }
+		Layers    []struct{ Digest string }
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		ts.Fatalf("skopeo manifest of %s: %v", arg, err)
+	}
+	sum := sha256.Sum256(raw)
+	v := skopeoView{
+		oci:      transport != "docker-archive",
+		manifest: "sha256:" + hex.EncodeToString(sum[:]),
+		config:   m.Config.Digest,
+	}
+	for _, l := range m.Layers {
+		v.layers = append(v.layers, l.Digest)
+	}
+	if v.config == "" || len(v.layers) == 0 {
+		ts.Fatalf("skopeo manifest of %s: no config or no layers: %s",
+			arg, raw)
+	}
+	return v
+}
+
+// cmdMkimage writes a test image with lib/imagebuild. See mkimageUsage.
+func cmdMkimage(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("mkimage: no ! form")
+	}
+	fset := flag.NewFlagSet("mkimage", flag.ContinueOnError)
+	var o mkimageOptions
+	fset.IntVar(&o.version, "version", 1, "")
+	fset.StringVar(&o.format, "format", "docker-legacy", "")
+	fset.StringVar(&o.layers, "layers", "auto", "")
+	fset.StringVar(&o.manifest, "manifest", "oci", "")
+	fset.StringVar(&o.repoTags, "repotags", "", "")
+	fset.BoolVar(&o.empty, "empty", false, "")
+	fset.BoolVar(&o.dup, "dup", false, "")
+	fset.Func("tag", "", func(s string) error {
+		o.tags = append(o.tags, s)
+		return nil
+	})
+	fset.Func("image", "", func(s string) error {
+		o.images = append(o.images, s)
+		return nil
+	})
+	fset.Func("platform", "", func(s string) error {
+		o.platforms = append(o.platforms, s)
+		return nil
+	})
+	fset.SetOutput(io.Discard)
+	if err := fset.Parse(args); err != nil || fset.NArg() != 1 {
+		ts.Fatalf("mkimage: %v\n%s", err, mkimageUsage)
+	}
+	if err := writeImage(ts.MkAbs(fset.Arg(0)), o); err != nil {
+		ts.Fatalf("mkimage %s: %v", fset.Arg(0), err)
+	}
+}
+
+// cmdUntar copies one member of a tar file to a file, so that scripts
+// can grep a member rather than a whole binary archive.
+func cmdUntar(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: untar TAR MEMBER OUT")
+	}
+	f, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			ts.Fatalf("untar: %s has no member %s", args[0], args[1])
+		}
+		ts.Check(err)
+		if hdr.Name == args[1] {
+			data, err := io.ReadAll(tr)
+			ts.Check(err)
+			ts.Check(os.WriteFile(ts.MkAbs(args[2]), data, 0o644))
+			return
+		}
+	}
+}
+
+// cmdDecompress undoes the whole-file gzip or zstd compression of IN,
+// detected by its magic bytes, writing OUT.
+func cmdDecompress(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: decompress IN OUT")
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	var r io.Reader
+	switch {
+	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}):
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		ts.Check(err)
+		r = zr
+	case bytes.HasPrefix(data, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		zr, err := zstd.NewReader(bytes.NewReader(data))
+		ts.Check(err)
+		defer zr.Close()
+		r = zr
+	default:
+		ts.Fatalf("decompress: %s is neither gzip nor zstd", args[0])
+	}
+	out, err := io.ReadAll(r)
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), out, 0o644))
+}
