@@ -35,6 +35,10 @@ func (m member) size() int64 {
 	return int64(len(m.data))
 }
 
+// copyBufferSize is the buffer each write streams its blobs through:
+// the only memory a blob of any size takes.
+const copyBufferSize = 64 << 10
+
 // plan is the list of members of one output.
 type plan struct {
 	members []member
@@ -80,6 +84,7 @@ func (p *plan) sort() {
 // writeTar writes the members, in order, as a tar stream to w.
 func (p *plan) writeTar(w io.Writer, src BlobSource, mtime time.Time) error {
 	tw := tar.NewWriter(w)
+	buf := make([]byte, copyBufferSize)
 	for _, m := range p.members {
 		hdr := &tar.Header{
 			Typeflag: m.typeflag,
@@ -94,7 +99,7 @@ func (p *plan) writeTar(w io.Writer, src BlobSource, mtime time.Time) error {
 		if err := tw.WriteHeader(hdr); err != nil {
 			return sinkErr("write tar header "+m.name, err)
 		}
-		if err := m.writeData(tw, src); err != nil {
+		if err := m.writeData(tw, src, buf); err != nil {
 			return err
 		}
 	}
@@ -106,6 +111,7 @@ func (p *plan) writeTar(w io.Writer, src BlobSource, mtime time.Time) error {
 
 // writeDir creates the members under root, which exists.
 func (p *plan) writeDir(root string, src BlobSource) error {
+	buf := make([]byte, copyBufferSize)
 	for _, m := range p.members {
 		path := filepath.Join(root, filepath.FromSlash(m.name))
 		var err error
@@ -115,7 +121,7 @@ func (p *plan) writeDir(root string, src BlobSource) error {
 		case tar.TypeSymlink:
 			err = os.Symlink(m.linkname, path)
 		default:
-			err = writeFile(path, m, src)
+			err = writeFile(path, m, src, buf)
 		}
 		if err != nil {
 			return exit.IO(fmt.Errorf("write %s: %w", path, err))
@@ -124,7 +130,8 @@ func (p *plan) writeDir(root string, src BlobSource) error {
 	return nil
 }
 
-func writeFile(path string, m member, src BlobSource) (err error) {
+func writeFile(path string, m member, src BlobSource,
+	buf []byte) (err error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL,
 		os.FileMode(m.mode))
 	if err != nil {
@@ -135,26 +142,26 @@ func writeFile(path string, m member, src BlobSource) (err error) {
 			err = cerr
 		}
 	}()
-	return m.writeData(f, src)
+	return m.writeData(f, src, buf)
 }
 
 // writeData writes the member's contents to w: its bytes, or its blob
 // streamed from src, hashed on the way and checked against the
 // descriptor.
-func (m member) writeData(w io.Writer, src BlobSource) error {
+func (m member) writeData(w io.Writer, src BlobSource, buf []byte) error {
 	if m.blob == nil {
 		if _, err := w.Write(m.data); err != nil {
 			return sinkErr("write "+m.name, err)
 		}
 		return nil
 	}
-	return copyBlob(w, *m.blob, src, m.name)
+	return copyBlob(w, *m.blob, src, m.name, buf)
 }
 
 // copyBlob streams the blob d from src to w and checks its size and
 // digest. name is the member being written, for messages.
 func copyBlob(w io.Writer, d ocispec.Descriptor, src BlobSource,
-	name string) (err error) {
+	name string, buf []byte) (err error) {
 
 	rc, err := src.OpenBlob(d.Digest)
 	if err != nil {
@@ -170,7 +177,7 @@ func copyBlob(w io.Writer, d ocispec.Descriptor, src BlobSource,
 	hasher := d.Digest.Algorithm().Hash()
 	in := &hashReader{r: rc, h: hasher}
 	out := &errWriter{w: w}
-	n, err := io.Copy(out, in)
+	n, err := io.CopyBuffer(out, in, buf)
 	switch {
 	case in.err != nil:
 		return exit.IO(fmt.Errorf("read blob %s for %s: %w",
