@@ -3,7 +3,7 @@
 // Usage:
 //
 //	mkimage [-version N] [-format F] [-compress C] [-layers L]
-//	        [-manifest M] [-tag REF]... -o PATH
+//	        [-manifest M] [-tag REF]... [-empty] [-dup] -o PATH
 //
 // It writes imagebuild.Realistic(N) to PATH ("-" for stdout, not for
 // oci-dir). Flags:
@@ -20,6 +20,9 @@
 //	-manifest M   oci (default), docker or none: the manifest the image
 //	              carries (docker-legacy and docker-skopeo store none)
 //	-tag REF      tag instead of "app:<N>.0"; repeat for more tags
+//	-empty        add two empty layers on top: one holding only the
+//	              end-of-archive marker, one of zero bytes
+//	-dup          repeat the app layer on top (one digest used twice)
 //	-o PATH       where to write
 //
 // The output is deterministic: the same flags give the same bytes. A
@@ -58,6 +61,8 @@ func run(args []string) error {
 	manifest := fs.String("manifest", "oci",
 		"manifest kind: oci, docker, none")
 	out := fs.String("o", "", "output path, - for stdout")
+	empty := fs.Bool("empty", false, "add two empty layers")
+	dup := fs.Bool("dup", false, "repeat the app layer on top")
 	var tags []string
 	fs.Func("tag", "tag (repeatable)", func(s string) error {
 		tags = append(tags, s)
@@ -83,6 +88,12 @@ func run(args []string) error {
 	spec := imagebuild.Realistic(*version)
 	if len(tags) > 0 {
 		spec.Tags = tags
+	}
+	if *empty {
+		spec.Layers = append(spec.Layers, imagebuild.EmptyTar(), []byte{})
+	}
+	if *dup {
+		spec.Layers = append(spec.Layers, spec.Layers[2])
 	}
 	spec.Manifest = *manifest
 	spec.Compress = *layers

@@ -37,6 +37,14 @@ func TestRun(t *testing.T) {
 				s.Compress, s.Manifest = "zstd", "docker"
 				return s
 			}, "docker-modern", exit.OK},
+		{[]string{"-empty", "-dup", "-format", "docker-skopeo"},
+			func() imagebuild.Spec {
+				s := imagebuild.Realistic(1)
+				s.Compress = "gzip"
+				s.Layers = append(s.Layers, imagebuild.EmptyTar(), []byte{},
+					s.Layers[2])
+				return s
+			}, "docker-skopeo", exit.OK},
 		{[]string{"-version", "0"}, nil, "", exit.UsageErr},
 		{[]string{"-format", "zip"}, nil, "", exit.UsageErr},
 		{[]string{"-compress", "xz"}, nil, "", exit.UsageErr},
