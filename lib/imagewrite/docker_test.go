@@ -311,3 +311,28 @@ func TestDockerLegacyLayerJSON(t *testing.T) {
 		})
 	}
 }
+
+// TestDockerModernNames checks the full names Docker's index.json gives.
+func TestDockerModernNames(t *testing.T) {
+	tests := []struct{ tag, full, ref string }{
+		{"app", "docker.io/library/app:latest", "latest"},
+		{"team/app:2", "docker.io/team/app:2", "2"},
+		{"localhost/app:1", "localhost/app:1", "1"},
+		{"registry.example:5000/a/b:c", "registry.example:5000/a/b:c", "c"},
+		{"docker.io/library/app:1.0", "docker.io/library/app:1.0", "1.0"},
+	}
+	for _, tt := range tests {
+		img, blobs := testImage(t, "", "oci", tt.tag)
+		f := dockerFormat(imagewrite.LayoutModern, time.Time{})
+		a := newArchive(t, write(t, f, img, blobs))
+		var index ocispec.Index
+		a.json(t, "index.json", &index)
+		got := index.Manifests[0].Annotations
+		if got["io.containerd.image.name"] != tt.full ||
+			got[ocispec.AnnotationRefName] != tt.ref {
+			t.Errorf("%s: got %q, %q; want %q, %q", tt.tag,
+				got["io.containerd.image.name"],
+				got[ocispec.AnnotationRefName], tt.full, tt.ref)
+		}
+	}
+}

@@ -165,18 +165,20 @@ func splitTag(ref string) (repo, tag string, err error) {
 }
 
 // fullName expands a familiar reference the way Docker does:
-// "app:1.0" becomes "docker.io/library/app:1.0" and "team/app:1.0"
-// becomes "docker.io/team/app:1.0"; a reference whose first component
-// looks like a host (has '.' or ':', or is "localhost") is kept.
+// "app:1.0" becomes "docker.io/library/app:1.0", "team/app" becomes
+// "docker.io/team/app:latest"; a reference whose first component looks
+// like a host (has '.' or ':', or is "localhost") keeps its host. ref
+// has passed splitTag.
 func fullName(ref string) string {
-	first, _, found := strings.Cut(ref, "/")
-	if found && (strings.ContainsAny(first, ".:") || first == "localhost") {
-		return ref
+	repo, tag, _ := splitTag(ref)
+	first, _, found := strings.Cut(repo, "/")
+	switch {
+	case !found:
+		repo = "docker.io/library/" + repo
+	case !strings.ContainsAny(first, ".:") && first != "localhost":
+		repo = "docker.io/" + repo
 	}
-	if !found {
-		return "docker.io/library/" + ref
-	}
-	return "docker.io/" + ref
+	return repo + ":" + tag
 }
 
 // blobPath is the member name of a blob in an OCI layout.
