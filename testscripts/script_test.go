@@ -14,6 +14,7 @@
 //	skopeo-same FMT A B       skopeo sees the same config and layers
 //	untar TAR MEMBER OUT      copy one member of a tar to the file OUT
 //	decompress IN OUT         undo whole-file gzip or zstd compression
+//	tarsed TAR MEMBER OLD NEW replace text in one member, rewriting TAR
 //
 // Conditions: [upstream] holds when the shared fixtures exist; their
 // absolute path is then in $UPSTREAM.
@@ -153,6 +154,7 @@ func TestScripts(t *testing.T) {
 			"skopeo-same": cmdSkopeoSame,
 			"untar":       cmdUntar,
 			"decompress":  cmdDecompress,
+			"tarsed":      cmdTarsed,
 		},
 	})
 }
@@ -505,4 +507,43 @@ func cmdDecompress(ts *testscript.TestScript, neg bool, args []string) {
 	out, err := io.ReadAll(r)
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), out, 0o644))
+}
+
+// cmdTarsed replaces every OLD with NEW in one member of a tar file and
+// rewrites the tar with that member's new size, keeping every other
+// header and byte.
+func cmdTarsed(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 4 {
+		ts.Fatalf("usage: tarsed TAR MEMBER OLD NEW")
+	}
+	path := ts.MkAbs(args[0])
+	data, err := os.ReadFile(path)
+	ts.Check(err)
+	members, err := readTar(data)
+	ts.Check(err)
+	found := false
+	for i, m := range members {
+		if m.hdr.Name != args[1] {
+			continue
+		}
+		if !bytes.Contains(m.data, []byte(args[2])) {
+			ts.Fatalf("tarsed: member %s holds no %q", args[1], args[2])
+		}
+		members[i].data = bytes.ReplaceAll(m.data, []byte(args[2]),
+			[]byte(args[3]))
+		found = true
+	}
+	if !found {
+		ts.Fatalf("tarsed: %s has no member %s", args[0], args[1])
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, m := range members {
+		m.hdr.Size = int64(len(m.data))
+		ts.Check(tw.WriteHeader(m.hdr))
+		_, err := tw.Write(m.data)
+		ts.Check(err)
+	}
+	ts.Check(tw.Close())
+	ts.Check(os.WriteFile(path, buf.Bytes(), 0o644))
 }
