@@ -32,6 +32,17 @@ type Archive struct {
 	entries []Entry
 	image   *Image
 	blobs   map[digest.Digest]blobRef
+
+	// Work done while opening, to bound it and not repeat it.
+	descriptorsSeen int
+	indexesRead     int
+	layerCache      map[layerKey]ocispec.Descriptor
+}
+
+// layerKey identifies how a docker-archive layer's descriptor was made.
+type layerKey struct {
+	name, member string
+	diffID       digest.Digest
 }
 
 // Open opens an image archive or an OCI layout directory and selects one

@@ -220,6 +220,10 @@ func (a *Archive) dockerLayer(name string,
 		return ocispec.Descriptor{}, "", memberError(a.Path, name, err)
 	}
 	defer rc.Close()
+	key := layerKey{name: name, member: member, diffID: diffID}
+	if desc, ok := a.layerCache[key]; ok {
+		return desc, member, nil
+	}
 
 	head := make([]byte, 8)
 	n, err := io.ReadFull(rc, head)
@@ -256,6 +260,10 @@ func (a *Archive) dockerLayer(name string,
 		d = h.Digest()
 	}
 	desc := ocispec.Descriptor{MediaType: mediaType, Digest: d, Size: size}
+	if a.layerCache == nil {
+		a.layerCache = map[layerKey]ocispec.Descriptor{}
+	}
+	a.layerCache[key] = desc
 	return desc, member, nil
 }
 

@@ -247,6 +247,19 @@ func TestOpenErrors(t *testing.T) {
 			ociIndex(t, b, d)
 			return b.tar(t)
 		}, OpenOptions{}, exit.Corrupt, []string{"nested more than 4"}},
+		{"index fan-out", func(t *testing.T) []byte {
+			b := newBuilder()
+			d := ociImage(t, b, "amd64", []layer{l})
+			for range 3 {
+				var many []ocispec.Descriptor
+				for range 50 {
+					many = append(many, d)
+				}
+				d = nestedIndex(t, b, many...)
+			}
+			ociIndex(t, b, d)
+			return b.tar(t)
+		}, OpenOptions{}, exit.Corrupt, []string{"more than 64 nested"}},
 		{"uppercase digest in index.json", func(t *testing.T) []byte {
 			return ociWith(t, func(b *builder) {
 				b.replace("index.json", indexJSON(t, ocispec.Descriptor{

@@ -20,6 +20,13 @@ const annotationContainerdName = "io.containerd.image.name"
 // annotationDockerRefType marks BuildKit attestation manifests.
 const annotationDockerRefType = "vnd.docker.reference.type"
 
+// Bounds on the work one Open spends walking indexes: descriptors
+// visited and nested index blobs read, over all images.
+const (
+	maxDescriptors = 1 << 16
+	maxIndexReads  = 64
+)
+
 // leaf is an image manifest descriptor found under an index.
 type leaf struct {
 	desc ocispec.Descriptor
@@ -346,6 +353,11 @@ func (a *Archive) readBlobJSON(desc ocispec.Descriptor) ([]byte, string,
 func (a *Archive) collectLeaves(descs []ocispec.Descriptor, depth int,
 	tolerateMissing bool, out *[]leaf) error {
 	for _, d := range descs {
+		a.descriptorsSeen++
+		if a.descriptorsSeen > maxDescriptors {
+			return exit.Contentf("%s: indexes list more than %d "+
+				"descriptors", a.Path, maxDescriptors)
+		}
 		isIndex := isIndexType(d.MediaType)
 		if d.MediaType == "" {
 			kind, err := a.sniffBlobKind(d)
@@ -365,6 +377,11 @@ func (a *Archive) collectLeaves(descs []ocispec.Descriptor, depth int,
 		if depth+1 > MaxIndexDepth {
 			return exit.Contentf("%s: indexes nested more than %d deep "+
 				"at %s", a.Path, MaxIndexDepth, d.Digest)
+		}
+		a.indexesRead++
+		if a.indexesRead > maxIndexReads {
+			return exit.Contentf("%s: more than %d nested indexes",
+				a.Path, maxIndexReads)
 		}
 		data, _, err := a.readBlobJSON(d)
 		if err != nil {
