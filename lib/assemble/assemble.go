@@ -171,6 +171,11 @@ func open(ctx context.Context, rec *record.Assembly,
 		if err := b.Digest.Validate(); err != nil {
 			return nil, exit.Contentf("blob digest %q: %v", b.Digest, err)
 		}
+		if err := b.Stored.Validate(); b.From == record.FromDelta &&
+			err != nil {
+			return nil, exit.Contentf("blob %s: stored digest %q: %v",
+				b.Digest, b.Stored, err)
+		}
 		s.blobs[b.Digest] = b
 		needBase = needBase || b.From == record.FromBaseline
 	}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/diffah/diffah/lib/exit"
 	digest "github.com/opencontainers/go-digest"
@@ -104,8 +105,13 @@ type Blob struct {
 }
 
 // MemberName returns the archive member that stores the digest d.
+// d must be valid; an invalid one gives a name no member can have.
 func MemberName(d digest.Digest) string {
-	return "blobs/" + string(d.Algorithm()) + "/" + d.Encoded()
+	alg, hex, ok := strings.Cut(string(d), ":")
+	if !ok {
+		return "blobs/invalid/" + string(d)
+	}
+	return "blobs/" + alg + "/" + hex
 }
 
 // ParseSidecar decodes and validates a sidecar. Unknown fields are
@@ -266,7 +272,8 @@ func checkDigest(field string, d digest.Digest) error {
 	if d == "" {
 		return fmt.Errorf("no %q field", field)
 	}
-	if d.Algorithm() != digest.SHA256 {
+	// Not d.Algorithm(): go-digest panics on a digest with no ':'.
+	if alg, _, _ := strings.Cut(string(d), ":"); alg != "sha256" {
 		return fmt.Errorf("%s %q: want a sha256 digest", field, d)
 	}
 	if err := d.Validate(); err != nil {

@@ -89,7 +89,7 @@ func importReport(raws []*record.Raw, stdout io.Writer) error {
 			line := fmt.Sprintf("%s: wrote %s (%s", r.Name, r.Output,
 				r.Format)
 			if r.SHA256 != "" {
-				line += ", sha256 " + r.SHA256.Encoded() + " verified"
+				line += ", " + string(r.SHA256) + " verified"
 			}
 			fmt.Fprintln(stdout, line+")")
 		}

@@ -157,5 +157,8 @@ func readJSON(path string, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return exit.Usagef("%s: %v", path, err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return exit.Usagef("%s: data after the JSON document", path)
+	}
 	return nil
 }
