@@ -146,7 +146,7 @@ func exportPair(t *testing.T, format string) fixture {
 	}
 	var stdout bytes.Buffer
 	err := Export(context.Background(), ExportOptions{
-		Pairs: []spec.Pair{{Name: "app", Baseline: fx.v1, Target: fx.v2}},
+		Pairs:  []spec.Pair{{Name: "app", Baseline: fx.v1, Target: fx.v2}},
 		Output: fx.delta, TempDir: dir}, &stdout)
 	if err != nil {
 		t.Fatalf("Export: %v", err)
