@@ -271,7 +271,9 @@ func (a *Archive) Entries() []Entry { return a.entries }
 // OpenMember opens a regular file member by name. Symlinks and hard
 // links are followed within the archive, at most MaxSymlinkHops hops and
 // never out of its root; a leading "./" is ignored. A missing member is
-// a content error wrapping fs.ErrNotExist. The caller closes the reader.
+// a content error wrapping fs.ErrNotExist. The reader also implements
+// io.ReaderAt and io.Seeker over the member's bytes. The caller closes
+// the reader.
 func (a *Archive) OpenMember(name string) (io.ReadCloser, error) {
 	rc, _, _, err := a.src.open(name)
 	if err != nil {

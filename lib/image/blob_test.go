@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -259,5 +260,57 @@ func TestOpenMember(t *testing.T) {
 	d := a.Image().Layers[0].Digest
 	if got, want := a.BlobMember(d), d.Encoded()+".tar"; got != want {
 		t.Errorf("BlobMember: got %q, want %q", got, want)
+	}
+}
+
+func TestOCILayoutEscape(t *testing.T) {
+	b := newBuilder()
+	l := newLayer(t, "a", "1", "gzip")
+	ociIndex(t, b, ociImage(t, b, "amd64", []layer{l}))
+	dir := t.TempDir()
+	outside := writeFile(t, "secret", l.stored)
+	for _, m := range b.members {
+		p := dir + "/" + m.name
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if m.name == "blobs/sha256/"+l.digest().Encoded() {
+			if err := os.Symlink(outside, p); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(p, m.body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Open(context.Background(), dir, OpenOptions{})
+	if got := exit.Code(err); got != exit.Corrupt {
+		t.Fatalf("Open: got exit %d (%v), want %d", got, err, exit.Corrupt)
+	}
+	if !strings.Contains(err.Error(), l.digest().Encoded()) {
+		t.Errorf("error %q: want it to name the blob", err)
+	}
+}
+
+func TestOpenMemberReaderAt(t *testing.T) {
+	p := writeFile(t, "in.tar", writeTar(t, []tmember{
+		{name: "pad", body: []byte("0123456789")},
+		{name: "m", body: []byte("abcdefgh")},
+	}))
+	ix, err := indexTarFile(t, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &tarSource{ix: ix, f: mustOpen(t, p)}
+	rc, _, _, err := src.open("m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, ok := rc.(io.ReaderAt)
+	if !ok {
+		t.Fatalf("member reader %T is not an io.ReaderAt", rc)
+	}
+	got := make([]byte, 3)
+	if _, err := ra.ReadAt(got, 2); err != nil || string(got) != "cde" {
+		t.Errorf("ReadAt(3 bytes at 2): got %q, %v; want \"cde\"", got, err)
 	}
 }

@@ -17,6 +17,9 @@ import (
 )
 
 // dockerEntry is one image of a docker-archive's manifest.json.
+//
+// TODO(#1): LayerSources (foreign Windows layers not stored in the
+// archive) is ignored; such an archive fails on the missing member.
 type dockerEntry struct {
 	Config   string
 	RepoTags []string
@@ -66,6 +69,8 @@ func (a *Archive) loadDocker(ctx context.Context, opts OpenOptions) error {
 			return err
 		}
 	}
+	// TODO(#1): a Docker 25+ archive also stores an OCI manifest; the
+	// contract asks for the synthesized Docker one, so it is not used.
 	a.setImage(img)
 	return nil
 }

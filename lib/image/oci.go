@@ -253,7 +253,8 @@ func (a *Archive) pickPlatform(g ociGroup,
 			"image manifest in its index", a.Path, g)
 	}
 	if len(leaves) == 1 && (platform == "" ||
-		leaves[0].platform() == "" || leaves[0].platform() == platform) {
+		leaves[0].platform() == "" ||
+		platformMatches(leaves[0].platform(), platform)) {
 		return leaves[0].desc, nil
 	}
 
@@ -497,8 +498,12 @@ func (a *Archive) buildOCI(ctx context.Context,
 			cfgMember, err)
 	}
 
+	platform := cfg.platform()
+	if platform == "" {
+		platform = leaf{desc: desc}.platform()
+	}
 	img := &builtImage{
-		platform: cfg.platform(),
+		platform: platform,
 		manifest: ocispec.Descriptor{
 			MediaType: mediaType,
 			Digest:    desc.Digest,
@@ -514,6 +519,8 @@ func (a *Archive) buildOCI(ctx context.Context,
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		// TODO(#1): a non-distributable layer (urls set, blob left
+		// out of the archive) is refused here as a missing member.
 		name := blobPath(l.Digest)
 		rc, member, size, err := a.src.open(name)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 
 	"github.com/diffah/diffah/lib/exit"
 )
@@ -34,8 +35,17 @@ func (s *tarSource) open(name string) (io.ReadCloser, string, int64,
 		return nil, "", 0, err
 	}
 	sr := io.NewSectionReader(s.f, m.offset, m.size)
-	return io.NopCloser(sr), m.name, m.size, nil
+	return memberReader{sr}, m.name, m.size, nil
 }
+
+// memberReader reads one tar member; it is also an io.ReaderAt and
+// io.Seeker over the member's bytes. Close does nothing: the archive
+// owns the file.
+type memberReader struct {
+	*io.SectionReader
+}
+
+func (memberReader) Close() error { return nil }
 
 func (s *tarSource) has(name string) bool {
 	key, err := cleanMemberName(name)
@@ -60,8 +70,14 @@ func (s *dirSource) open(name string) (io.ReadCloser, string, int64,
 	}
 	f, err := s.root.Open(key)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			return nil, "", 0, fs.ErrNotExist
+		case strings.Contains(err.Error(), "escapes"):
+			// os.Root refused a name or link leading outside the
+			// directory; its error has no exported sentinel.
+			return nil, "", 0, exit.Contentf("%s: leaves the layout "+
+				"directory", key)
 		}
 		return nil, "", 0, exit.IO(err)
 	}
