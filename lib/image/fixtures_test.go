@@ -171,3 +171,56 @@ func TestFixtureCompressed(t *testing.T) {
 		})
 	}
 }
+
+// TestIndexSkipsData checks that indexing seeks over member data
+// instead of reading it.
+func TestIndexSkipsData(t *testing.T) {
+	p := fixture(t, "v1_s2.tar")
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ix, err := indexTar(context.Background(), p, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("indexing read %d of %d bytes (%d entries)", ix.read,
+		st.Size(), len(ix.entries))
+	// Headers are 512 bytes each; allow a few blocks more per entry
+	// for PAX records and the reads archive/tar makes after a seek.
+	limit := int64(len(ix.entries)+2) * 4 * 512
+	if ix.read > limit || ix.read >= st.Size()/10 {
+		t.Errorf("indexing read %d of %d bytes, want at most %d",
+			ix.read, st.Size(), limit)
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	for _, name := range []string{"v1_s2.tar", "v1_oci.tar"} {
+		p := filepath.Join(fixtureDir, name)
+		st, err := os.Stat(p)
+		if err != nil {
+			b.Skipf("fixture %s absent: %v", p, err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(st.Size())
+			b.ReportAllocs()
+			for b.Loop() {
+				a, err := Open(context.Background(), p, OpenOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(a.Image().Layers) != 2 {
+					b.Fatalf("got %d layers, want 2",
+						len(a.Image().Layers))
+				}
+				a.Close()
+			}
+		})
+	}
+}

@@ -32,18 +32,21 @@ type tarIndex struct {
 	file    string // the tar's path, for messages
 	entries []Entry
 	members map[string]*member
+	read    int64 // bytes read (not skipped) while indexing
 }
 
 // countingReader reads a file and knows its position. It implements
 // io.Seeker so archive/tar skips member data by seeking.
 type countingReader struct {
-	f   *os.File
-	pos int64
+	f    *os.File
+	pos  int64
+	read int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.f.Read(p)
 	c.pos += int64(n)
+	c.read += int64(n)
 	return n, err
 }
 
@@ -92,6 +95,7 @@ func indexTar(ctx context.Context, name string, f *os.File) (*tarIndex,
 	if len(ix.entries) == 0 {
 		return nil, exit.Contentf("%s: empty tar archive", name)
 	}
+	ix.read = cr.read
 	return ix, nil
 }
 
