@@ -85,7 +85,7 @@ func desc(s string) ocispec.Descriptor {
 func img(name, role string, manifest, config string,
 	layers ...string) record.Image {
 	r := record.Image{Kind: record.KindImage, Name: name, Role: role,
-		Path: "/images/" + name + "-" + role + ".tar",
+		Path:   "/images/" + name + "-" + role + ".tar",
 		Format: "oci-archive", Manifest: desc(manifest),
 		Config: desc(config)}
 	for _, l := range layers {
