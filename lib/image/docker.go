@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 
@@ -82,7 +83,7 @@ func (a *Archive) selectDocker(ctx context.Context, entries []dockerEntry,
 		if len(entries) > 1 {
 			return nil, exit.Usagef("%s: %d images, name one with "+
 				"path@selector: %s", a.Path, len(entries),
-				strings.Join(dockerChoices(entries), "; "))
+				listChoices(dockerChoices(entries)))
 		}
 		return a.buildDocker(ctx, entries[0])
 	}
@@ -113,14 +114,15 @@ func (a *Archive) selectDocker(ctx context.Context, entries []dockerEntry,
 		return a.buildDocker(ctx, entries[matches[0]])
 	case 0:
 		return nil, exit.Usagef("%s: no image matches %q; images: %s",
-			a.Path, selector, strings.Join(dockerChoices(entries), "; "))
+			a.Path, selector, listChoices(dockerChoices(entries)))
 	}
 	var names []string
+	choices := dockerChoices(entries)
 	for _, i := range matches {
-		names = append(names, dockerChoices(entries)[i])
+		names = append(names, choices[i])
 	}
 	return nil, exit.Usagef("%s: %q matches %d images: %s", a.Path,
-		selector, len(matches), strings.Join(names, "; "))
+		selector, len(matches), listChoices(names))
 }
 
 func dockerChoices(entries []dockerEntry) []string {
@@ -130,10 +132,28 @@ func dockerChoices(entries []dockerEntry) []string {
 			names = append(names, strings.Join(e.RepoTags, ", "))
 			continue
 		}
+		base := strings.TrimSuffix(path.Base(e.Config), ".json")
+		d := digest.NewDigestFromEncoded(digest.SHA256, base)
+		if validateDigest(d) == nil {
+			names = append(names, string(d)+" (untagged)")
+			continue
+		}
 		names = append(names, fmt.Sprintf("#%d (untagged, config %s)",
 			i+1, e.Config))
 	}
 	return names
+}
+
+// maxListed is how many choices an error message lists.
+const maxListed = 20
+
+// listChoices joins names for an error message, at most maxListed.
+func listChoices(names []string) string {
+	if len(names) <= maxListed {
+		return strings.Join(names, "; ")
+	}
+	return fmt.Sprintf("%s; and %d more",
+		strings.Join(names[:maxListed], "; "), len(names)-maxListed)
 }
 
 // isDigestLike reports whether s looks like "algorithm:hex".

@@ -144,6 +144,17 @@ func TestOpenErrors(t *testing.T) {
 		{"docker several images, no selector", twoDocker,
 			OpenOptions{}, exit.UsageErr,
 			[]string{"2 images", "app:one", "app:two"}},
+		{"many untagged docker images, listing capped",
+			func(t *testing.T) []byte {
+				var imgs []dockerImage
+				for i := range 25 {
+					imgs = append(imgs, dockerImage{arch: "amd64",
+						layers: []layer{newLayer(t, "f",
+							strings.Repeat("x", i), "none")}})
+				}
+				return buildDocker(t, skopeoStyle, imgs...)
+			}, OpenOptions{}, exit.UsageErr,
+			[]string{"25 images", "sha256:", "(untagged)", "and 5 more"}},
 		{"docker selector matches nothing", twoDocker,
 			OpenOptions{Selector: "app:three"}, exit.UsageErr,
 			[]string{`"app:three"`, "app:one", "app:two"}},

@@ -179,7 +179,7 @@ func (a *Archive) selectOCI(ctx context.Context, groups []ociGroup,
 		for _, g := range groups {
 			names = append(names, g.String())
 		}
-		return strings.Join(names, "; ")
+		return listChoices(names)
 	}
 
 	var picked []ociGroup
@@ -206,7 +206,7 @@ func (a *Archive) selectOCI(ctx context.Context, groups []ociGroup,
 		}
 		return ociGroup{}, none, exit.Usagef("%s: %q matches %d images: "+
 			"%s", a.Path, opts.Selector, len(picked),
-			strings.Join(names, "; "))
+			listChoices(names))
 	case len(picked) == 0 && isDigestLike(opts.Selector):
 		// A digest may name one platform's manifest inside an index.
 		for _, g := range groups {
@@ -269,7 +269,7 @@ func (a *Archive) pickPlatform(g ociGroup,
 	if platform == "" {
 		return ocispec.Descriptor{}, exit.Usagef("%s: image %s has %d "+
 			"platforms, name one as os/arch[/variant]: %s", a.Path, g,
-			len(leaves), strings.Join(names, ", "))
+			len(leaves), listChoices(names))
 	}
 
 	var matched []leaf
@@ -284,11 +284,11 @@ func (a *Archive) pickPlatform(g ociGroup,
 	case 0:
 		return ocispec.Descriptor{}, exit.Usagef("%s: image %s has no "+
 			"platform %s; platforms: %s", a.Path, g, platform,
-			strings.Join(names, ", "))
+			listChoices(names))
 	}
 	return ocispec.Descriptor{}, exit.Usagef("%s: image %s: platform %s "+
 		"matches %d manifests, name the variant; platforms: %s", a.Path,
-		g, platform, len(matched), strings.Join(names, ", "))
+		g, platform, len(matched), listChoices(names))
 }
 
 // platformMatches compares "os/arch[/variant]" strings; a wanted
