@@ -437,12 +437,12 @@ func TestParseSidecarRejects(t *testing.T) {
 			b := blob0(doc)
 			b["encoding"] = EncodingPatch
 			b["patchRef"] = digest.FromString("ref").String()
-		}, "no codec"},
+		}, "codec"},
 		{"patch without ref", func(doc map[string]any) {
 			b := blob0(doc)
 			b["encoding"] = EncodingPatch
 			b["codec"] = "zstd-dict"
-		}, "patchRef"},
+		}, "blobs[0]"},
 		{"images not a list", set(top, "images", "app"), SidecarName},
 	}
 	for _, tc := range tests {
