@@ -435,11 +435,20 @@ func TestInspect(t *testing.T) {
 		t.Fatalf("inspect --json: %v", err)
 	}
 	st, _ := os.Stat(fx.delta)
-	if rep.ArchiveBytes != st.Size() || rep.FullBlobs !=
-		len(a.Sidecar.Blobs) || rep.Sidecar == nil ||
+	var full, patch int
+	for _, b := range a.Sidecar.Blobs {
+		switch b.Encoding {
+		case delta.EncodingFull:
+			full++
+		case delta.EncodingPatch:
+			patch++
+		}
+	}
+	if rep.ArchiveBytes != st.Size() || rep.FullBlobs != full ||
+		rep.PatchBlobs != patch || rep.Sidecar == nil ||
 		len(rep.Sidecar.Images) != 1 {
-		t.Errorf("got report %+v, want %d bytes and %d full blobs",
-			rep, st.Size(), len(a.Sidecar.Blobs))
+		t.Errorf("got report %+v, want %d bytes, %d full and %d patch "+
+			"blobs", rep, st.Size(), full, patch)
 	}
 }
 
@@ -526,7 +535,19 @@ func TestBundle(t *testing.T) {
 	if a.Sidecar.Images[1].Target.Layers[2].Digest != appLayer {
 		t.Fatalf("test images should share their app layer")
 	}
-	if _, ok := a.Location(appLayer); !ok {
+	// One sidecar entry and one member for the shared layer, whether it
+	// travels whole or as a patch.
+	var entries []delta.Blob
+	for _, b := range a.Sidecar.Blobs {
+		if b.Digest == appLayer {
+			entries = append(entries, b)
+		}
+	}
+	if len(entries) != 1 {
+		t.Fatalf("got %d sidecar entries for the shared app layer, "+
+			"want 1", len(entries))
+	}
+	if _, ok := a.Location(entries[0].Stored); !ok {
 		t.Errorf("got no member for the shared app layer %s", appLayer)
 	}
 	bs, _ := os.Stat(bundle)
