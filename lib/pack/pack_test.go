@@ -1,0 +1,348 @@
+package pack
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/diffah/diffah/lib/delta"
+	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/fingerprint"
+	"github.com/diffah/diffah/lib/imagebuild"
+	"github.com/diffah/diffah/lib/plan"
+	"github.com/diffah/diffah/lib/record"
+	digest "github.com/opencontainers/go-digest"
+)
+
+// makePlan builds Realistic(1) and Realistic(2) in format and returns
+// the plan records between them.
+func makePlan(t testing.TB, dir, format string) string {
+	t.Helper()
+	var inputs []fingerprint.Input
+	for v, role := range map[int]string{1: record.RoleBaseline,
+		2: record.RoleTarget} {
+		path := filepath.Join(dir, "v"+string(rune('0'+v))+".tar")
+		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
+			format); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
+			Path: path})
+	}
+	var fp, pl bytes.Buffer
+	ctx := context.Background()
+	if err := fingerprint.Run(ctx, inputs, &fp,
+		fingerprint.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Run(ctx, &fp, "fingerprint", &pl,
+		plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return pl.String()
+}
+
+// runPack packs the plan to output and returns the stage's records.
+func runPack(t testing.TB, planText, output string) ([]*record.Raw,
+	error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := Run(context.Background(), strings.NewReader(planText), "plan",
+		output, &out, Options{TempDir: t.TempDir()})
+	if err != nil {
+		return nil, err
+	}
+	r := record.NewReader(&out, "pack")
+	var raws []*record.Raw
+	for {
+		raw, err := r.Next()
+		if err == io.EOF {
+			return raws, nil
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		raws = append(raws, raw)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	for _, format := range []string{"docker-modern", "oci-archive",
+		"oci-dir"} {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			pl := makePlan(t, dir, format)
+			var sums []digest.Digest
+			for _, name := range []string{"a.tar", "b.tar"} {
+				out := filepath.Join(dir, name)
+				if _, err := runPack(t, pl, out); err != nil {
+					t.Fatal(err)
+				}
+				data, err := os.ReadFile(out)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sums = append(sums, digest.FromBytes(data))
+			}
+			if sums[0] != sums[1] {
+				t.Errorf("got %s, then %s, want the same bytes", sums[0],
+					sums[1])
+			}
+		})
+	}
+}
+
+// headerTimes returns every member's mtime in a tar file.
+func headerTimes(t testing.TB, path string) []time.Time {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	var out []time.Time
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, h.ModTime)
+	}
+}
+
+func TestSourceDateEpoch(t *testing.T) {
+	dir := t.TempDir()
+	pl := makePlan(t, dir, "docker-modern")
+	plain := filepath.Join(dir, "plain.tar")
+	if _, err := runPack(t, pl, plain); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	var stamped []string
+	for _, name := range []string{"e1.tar", "e2.tar"} {
+		out := filepath.Join(dir, name)
+		if _, err := runPack(t, pl, out); err != nil {
+			t.Fatal(err)
+		}
+		stamped = append(stamped, out)
+	}
+	want := time.Unix(1700000000, 0)
+	for _, tm := range headerTimes(t, stamped[0]) {
+		if !tm.Equal(want) {
+			t.Errorf("got header time %v, want %v", tm, want)
+		}
+	}
+	for _, tm := range headerTimes(t, plain) {
+		if tm.Unix() != 0 {
+			t.Errorf("without SOURCE_DATE_EPOCH: got header time %v, "+
+				"want the Unix epoch", tm)
+		}
+	}
+	a, err := delta.Open(stamped[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if got := a.Sidecar.Created; got != "2023-11-14T22:13:20Z" {
+		t.Errorf("got created %q, want 2023-11-14T22:13:20Z", got)
+	}
+	p, err := delta.Open(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.Sidecar.Created != "" {
+		t.Errorf("without SOURCE_DATE_EPOCH: got created %q, want none",
+			p.Sidecar.Created)
+	}
+	e1, _ := os.ReadFile(stamped[0])
+	e2, _ := os.ReadFile(stamped[1])
+	if !bytes.Equal(e1, e2) {
+		t.Errorf("with SOURCE_DATE_EPOCH: got different bytes per run")
+	}
+}
+
+// TestArchiveContent checks the archive against the plan and the
+// records pack writes.
+func TestArchiveContent(t *testing.T) {
+	dir := t.TempDir()
+	pl := makePlan(t, dir, "oci-archive")
+	out := filepath.Join(dir, "delta.tar")
+	raws, err := runPack(t, pl, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := delta.Open(out)
+	if err != nil {
+		t.Fatalf("pack wrote an archive delta.Open refuses: %v", err)
+	}
+	defer a.Close()
+	for _, b := range a.Sidecar.Blobs {
+		if err := a.Verify(b.Stored); err != nil {
+			t.Errorf("blob %s: %v", b.Digest, err)
+		}
+	}
+
+	var stored []record.Stored
+	var summary *record.Summary
+	for _, raw := range raws {
+		switch raw.Kind {
+		case record.KindStored:
+			var s record.Stored
+			if err := raw.Decode("pack", &s); err != nil {
+				t.Fatal(err)
+			}
+			stored = append(stored, s)
+		case record.KindSummary:
+			summary = new(record.Summary)
+			if err := raw.Decode("pack", summary); err != nil {
+				t.Fatal(err)
+			}
+		case record.KindImage, record.KindEntry, record.KindLayer,
+			record.KindBlob:
+			t.Errorf("got a %s record, which pack consumes", raw.Kind)
+		}
+	}
+	if len(stored) != len(a.Sidecar.Blobs) {
+		t.Errorf("got %d stored records, want one per sidecar blob (%d)",
+			len(stored), len(a.Sidecar.Blobs))
+	}
+	data, _ := os.ReadFile(out)
+	if summary == nil || summary.Size != int64(len(data)) ||
+		summary.SHA256 != digest.FromBytes(data) || summary.Images != 1 {
+		t.Errorf("got summary %+v, want %d bytes, %s, 1 image", summary,
+			len(data), digest.FromBytes(data))
+	}
+
+	// The baseline supplies its shared layers; the target's skeleton
+	// is stored.
+	img := a.Sidecar.Images[0]
+	held := map[digest.Digest]bool{}
+	for _, d := range img.Baseline.Blobs {
+		held[d] = true
+	}
+	for i, want := range []bool{true, true, false} {
+		if got := held[img.Target.Layers[i].Digest]; got != want {
+			t.Errorf("layer %d from the baseline: got %v, want %v", i,
+				got, want)
+		}
+	}
+	if _, ok := a.Location(img.Target.Skeleton); !ok {
+		t.Errorf("got no member for the skeleton %s", img.Target.Skeleton)
+	}
+}
+
+// planLines splits a plan into its lines, header first.
+func planLines(planText string) []string {
+	return strings.Split(strings.TrimSuffix(planText, "\n"), "\n")
+}
+
+// editBlob changes the first blob record with the decision and returns
+// the plan.
+func editBlob(t testing.TB, lines []string, decision string,
+	edit func(map[string]any)) string {
+	t.Helper()
+	out := append([]string(nil), lines...)
+	for i, l := range out {
+		var b map[string]any
+		if err := json.Unmarshal([]byte(l), &b); err != nil {
+			t.Fatal(err)
+		}
+		if b["kind"] != record.KindBlob || b["decision"] != decision {
+			continue
+		}
+		edit(b)
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = string(data)
+		return strings.Join(out, "\n") + "\n"
+	}
+	t.Fatalf("no %s blob in the plan", decision)
+	return ""
+}
+
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	pl := makePlan(t, dir, "docker-modern")
+	lines := planLines(pl)
+
+	// without drops the first blob record for which keep is false.
+	without := func(drop func(string) bool) string {
+		var out []string
+		dropped := false
+		for _, l := range lines {
+			if !dropped && drop(l) {
+				dropped = true
+				continue
+			}
+			out = append(out, l)
+		}
+		return strings.Join(out, "\n") + "\n"
+	}
+	replace := func(old, new string) string {
+		return strings.Replace(pl, old, new, 1)
+	}
+	tests := []struct {
+		name     string
+		plan     string
+		output   string
+		wantCode int
+		wantMsg  string
+	}{
+		{"no pairs", lines[0] + "\n", "", exit.UsageErr, "nothing to pack"},
+		{"blob without a decision", without(func(l string) bool {
+			return strings.Contains(l, `"kind":"blob"`)
+		}), "", exit.Corrupt, "no decision"},
+		{"unknown decision", replace(`"decision":"baseline"`,
+			`"decision":"maybe"`), "", exit.Corrupt, `"maybe"`},
+		{"full blob without source", editBlob(t, lines, "full",
+			func(b map[string]any) { delete(b, "source") }), "",
+			exit.Corrupt, "no source"},
+		{"full blob without member", editBlob(t, lines, "full",
+			func(b map[string]any) {
+				b["source"].(map[string]any)["member"] = ""
+			}), "", exit.Corrupt, "no source"},
+		{"bad blob digest", replace(`{"kind":"blob","digest":"sha256:`,
+			`{"kind":"blob","digest":"sha256:X`), "", exit.Corrupt,
+			"blob digest"},
+		{"missing source archive", strings.ReplaceAll(pl,
+			filepath.Join(dir, "v2.tar"), filepath.Join(dir, "gone.tar")),
+			"", exit.EnvErr, "gone.tar"},
+		{"output folder missing", pl, filepath.Join(dir, "no", "d.tar"),
+			exit.EnvErr, ""},
+		{"malformed line", pl + "{\n", "", exit.Corrupt, "malformed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			outDir := t.TempDir()
+			out := tc.output
+			if out == "" {
+				out = filepath.Join(outDir, "delta.tar")
+			}
+			_, err := runPack(t, tc.plan, out)
+			if got := exit.Code(err); got != tc.wantCode {
+				t.Fatalf("got exit %d (%v), want %d", got, err, tc.wantCode)
+			}
+			if !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Errorf("got %q, want it to contain %q", err, tc.wantMsg)
+			}
+			if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+				t.Errorf("got %d files left behind, want none", len(ents))
+			}
+		})
+	}
+}
