@@ -35,7 +35,7 @@ type Archive struct {
 
 	// Work done while opening, to bound it and not repeat it.
 	descriptorsSeen int
-	indexesRead     int
+	indexCache      map[digest.Digest]*ocispec.Index
 	layerCache      map[layerKey]ocispec.Descriptor
 }
 

@@ -270,7 +270,7 @@ func TestOpenErrors(t *testing.T) {
 			}
 			ociIndex(t, b, d)
 			return b.tar(t)
-		}, OpenOptions{}, exit.Corrupt, []string{"more than 64 nested"}},
+		}, OpenOptions{}, exit.Corrupt, []string{"more than 65536 descriptors"}},
 		{"uppercase digest in index.json", func(t *testing.T) []byte {
 			return ociWith(t, func(b *builder) {
 				b.replace("index.json", indexJSON(t, ocispec.Descriptor{

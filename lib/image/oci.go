@@ -21,10 +21,10 @@ const annotationContainerdName = "io.containerd.image.name"
 const annotationDockerRefType = "vnd.docker.reference.type"
 
 // Bounds on the work one Open spends walking indexes: descriptors
-// visited and nested index blobs read, over all images.
+// visited and distinct nested index blobs read, over all images.
 const (
 	maxDescriptors = 1 << 16
-	maxIndexReads  = 64
+	maxIndexReads  = 4096
 )
 
 // leaf is an image manifest descriptor found under an index.
@@ -379,20 +379,11 @@ func (a *Archive) collectLeaves(descs []ocispec.Descriptor, depth int,
 			return exit.Contentf("%s: indexes nested more than %d deep "+
 				"at %s", a.Path, MaxIndexDepth, d.Digest)
 		}
-		a.indexesRead++
-		if a.indexesRead > maxIndexReads {
-			return exit.Contentf("%s: more than %d nested indexes",
-				a.Path, maxIndexReads)
-		}
-		data, _, err := a.readBlobJSON(d)
+		idx, err := a.nestedIndex(d)
 		if err != nil {
 			if tolerateMissing && errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
-			return err
-		}
-		idx, err := a.parseIndex(blobPath(d.Digest), data)
-		if err != nil {
 			return err
 		}
 		err = a.collectLeaves(idx.Manifests, depth+1, tolerateMissing,
@@ -402,6 +393,31 @@ func (a *Archive) collectLeaves(descs []ocispec.Descriptor, depth int,
 		}
 	}
 	return nil
+}
+
+// nestedIndex reads the index blob d names, once per Open.
+func (a *Archive) nestedIndex(d ocispec.Descriptor) (*ocispec.Index,
+	error) {
+	if idx, ok := a.indexCache[d.Digest]; ok {
+		return idx, nil
+	}
+	if len(a.indexCache) >= maxIndexReads {
+		return nil, exit.Contentf("%s: more than %d nested indexes",
+			a.Path, maxIndexReads)
+	}
+	data, _, err := a.readBlobJSON(d)
+	if err != nil {
+		return nil, err
+	}
+	idx, err := a.parseIndex(blobPath(d.Digest), data)
+	if err != nil {
+		return nil, err
+	}
+	if a.indexCache == nil {
+		a.indexCache = map[digest.Digest]*ocispec.Index{}
+	}
+	a.indexCache[d.Digest] = idx
+	return idx, nil
 }
 
 // sniffBlobKind reads a blob without media type in its descriptor and
