@@ -15,6 +15,7 @@
 //	untar TAR MEMBER OUT      copy one member of a tar to the file OUT
 //	decompress IN OUT         undo whole-file gzip or zstd compression
 //	tarsed TAR MEMBER OLD NEW replace text in one member, rewriting TAR
+//	tarhas TAR MEMBER         TAR has a member named MEMBER (! negates)
 //
 // Conditions: [upstream] holds when the shared fixtures exist; their
 // absolute path is then in $UPSTREAM.
@@ -38,6 +39,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
@@ -155,6 +157,7 @@ func TestScripts(t *testing.T) {
 			"untar":       cmdUntar,
 			"decompress":  cmdDecompress,
 			"tarsed":      cmdTarsed,
+			"tarhas":      cmdTarhas,
 		},
 	})
 }
@@ -286,7 +289,7 @@ func cmdLsdir(ts *testscript.TestScript, neg bool, args []string) {
 }
 
 // cmdCorrupt flips one byte in the middle of a tar member's data, in
-// place: the member named, or else the largest one.
+// place: the member named, or else the largest one under "blobs/".
 func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 || len(args) > 2 {
 		ts.Fatalf("usage: corrupt FILE [MEMBER]")
@@ -311,7 +314,8 @@ func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
 		// archive/tar reads whole 512-byte blocks, so pos is where the
 		// data starts.
 		if len(args) == 2 && hdr.Name == args[1] ||
-			len(args) == 1 && hdr.Size > size {
+			len(args) == 1 && strings.HasPrefix(hdr.Name, "blobs/") &&
+				hdr.Size > size {
 			name, offset, size = hdr.Name, pos, hdr.Size
 		}
 	}
@@ -345,11 +349,14 @@ func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(os.Truncate(path, n))
 }
 
-// cmdSkopeoSame inspects two images with skopeo and compares their
-// config digests and layer digests and, when both are OCI (oci-archive
-// or oci layouts), their manifest digests too. FMT is the skopeo
-// transport for both (docker-archive, oci-archive, oci); an argument
-// written TRANSPORT:PATH uses its own transport.
+// cmdSkopeoSame checks two images with skopeo. It copies each to a
+// scratch OCI layout, which makes skopeo read and verify every blob, and
+// compares what "skopeo inspect --raw" shows: the config digests always;
+// the layer digests when both images use the same kind of transport
+// (skopeo shows a docker-archive's layers by their uncompressed digests,
+// an OCI image's as stored); the manifest digests when both are OCI.
+// FMT is the transport of both (docker-archive, oci-archive or oci); an
+// argument written TRANSPORT:PATH uses its own.
 func cmdSkopeoSame(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 3 {
 		ts.Fatalf("usage: skopeo-same FORMAT IMAGE1 IMAGE2")
@@ -360,7 +367,7 @@ func cmdSkopeoSame(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("config: %s in %s, %s in %s", a.config, args[1],
 			b.config, args[2])
 	}
-	if !slices.Equal(a.layers, b.layers) {
+	if a.oci == b.oci && !slices.Equal(a.layers, b.layers) {
 		ts.Fatalf("layers: %s in %s, %s in %s", a.layers, args[1],
 			b.layers, args[2])
 	}
@@ -368,8 +375,7 @@ func cmdSkopeoSame(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("manifest: %s in %s, %s in %s", a.manifest, args[1],
 			b.manifest, args[2])
 	}
-	ts.Logf("skopeo: same config %s and %d layers", a.config,
-		len(a.layers))
+	ts.Logf("skopeo: same config %s, %d layers", a.config, len(a.layers))
 }
 
 type skopeoView struct {
@@ -379,6 +385,9 @@ type skopeoView struct {
 	layers   []string
 }
 
+// skopeoRuns numbers the scratch layouts of skopeoInspect.
+var skopeoRuns atomic.Int64
+
 func skopeoInspect(ts *testscript.TestScript, format,
 	arg string) skopeoView {
 	transport, path := format, arg
@@ -387,21 +396,17 @@ func skopeoInspect(ts *testscript.TestScript, format,
 			transport, path = t, rest
 		}
 	}
-	cmd := exec.Command("skopeo", "inspect", "--raw",
-		transport+":"+ts.MkAbs(path))
-	cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	raw, err := cmd.Output()
-	if err != nil {
-		ts.Fatalf("skopeo inspect --raw %s:%s: %v\n%s", transport, path,
-			err, stderr.Bytes())
-	}
+	ref := transport + ":" + ts.MkAbs(path)
+	scratch := filepath.Join(ts.Getenv("WORK"), ".skopeo",
+		strconv.FormatInt(skopeoRuns.Add(1), 10))
+	ts.Check(os.MkdirAll(scratch, 0o755))
+	raw := runSkopeo(ts, "inspect", "--raw", ref)
+	runSkopeo(ts, "--insecure-policy", "copy", "--quiet", ref,
+		"oci:"+scratch)
 
 	var m struct {
-		MediaType string
-		Config    struct{ Digest string }
-		Layers    []struct{ Digest string }
+		Config struct{ Digest string }
+		Layers []struct{ Digest string }
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
 		ts.Fatalf("skopeo manifest of %s: %v", arg, err)
@@ -420,6 +425,19 @@ func skopeoInspect(ts *testscript.TestScript, format,
 			arg, raw)
 	}
 	return v
+}
+
+func runSkopeo(ts *testscript.TestScript, args ...string) []byte {
+	cmd := exec.Command("skopeo", args...)
+	cmd.Env = append(os.Environ(), "HOME="+ts.Getenv("HOME"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		ts.Fatalf("skopeo %s: %v\n%s", strings.Join(args, " "), err,
+			stderr.Bytes())
+	}
+	return out
 }
 
 // cmdMkimage writes a test image with lib/imagebuild. See mkimageUsage.
@@ -546,4 +564,30 @@ func cmdTarsed(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(tw.Close())
 	ts.Check(os.WriteFile(path, buf.Bytes(), 0o644))
+}
+
+// cmdTarhas asserts that a tar holds (or, with !, lacks) a member.
+func cmdTarhas(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: tarhas TAR MEMBER")
+	}
+	f, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer f.Close()
+	tr := tar.NewReader(f)
+	found := false
+	for !found {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		ts.Check(err)
+		found = hdr.Name == args[1]
+	}
+	switch {
+	case found && neg:
+		ts.Fatalf("%s has member %s", args[0], args[1])
+	case !found && !neg:
+		ts.Fatalf("%s has no member %s", args[0], args[1])
+	}
 }
