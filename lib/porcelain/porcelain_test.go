@@ -573,3 +573,91 @@ func TestBundle(t *testing.T) {
 		}
 	}
 }
+
+// TestBundleImportErrorCause checks that when assemble fails on the
+// first image of a bundle, Import reports assemble's error (the cause),
+// not the broken pipe unpack then meets writing the second record.
+func TestBundleImportErrorCause(t *testing.T) {
+	dir := t.TempDir()
+	paths := map[string]string{}
+	for _, v := range []string{"v1", "v2"} {
+		paths[v] = filepath.Join(dir, v+".tar")
+		n := 1
+		if v == "v2" {
+			n = 2
+		}
+		if err := imagebuild.WriteFile(paths[v], imagebuild.Realistic(n),
+			"docker-modern"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := []string{"app", "db", "web"}
+	var pairs []spec.Pair
+	baselines := map[string]string{}
+	for _, name := range names {
+		pairs = append(pairs, spec.Pair{Name: name, Baseline: paths["v1"],
+			Target: paths["v2"]})
+		baselines[name] = paths["v1"]
+	}
+	bundle := filepath.Join(dir, "bundle.tar")
+	if err := Export(context.Background(), ExportOptions{Pairs: pairs,
+		Output: bundle, TempDir: dir}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		out := filepath.Join(t.TempDir(), "out")
+		err := Import(context.Background(), ImportOptions{Archive: bundle,
+			OutDir: out, Baselines: baselines, TempDir: dir,
+			Format: assemble.FormatOCI}, io.Discard)
+		if got := exit.Code(err); got != exit.UsageErr ||
+			!strings.Contains(err.Error(), "allow-convert") {
+			t.Fatalf("run %d: got exit %d (%v), want %d naming "+
+				"--allow-convert", i, got, err, exit.UsageErr)
+		}
+	}
+}
+
+func TestExportErrors(t *testing.T) {
+	fx := exportPair(t, "oci-archive")
+	absent := filepath.Join(fx.dir, "absent.tar")
+	tests := []struct {
+		name     string
+		pairs    []spec.Pair
+		wantCode int
+	}{
+		{"no pairs", nil, exit.UsageErr},
+		{"duplicate names", []spec.Pair{
+			{Name: "app", Baseline: fx.v1, Target: fx.v2},
+			{Name: "app", Baseline: fx.v1, Target: fx.v2}}, exit.UsageErr},
+		{"bad name", []spec.Pair{{Name: "App", Baseline: fx.v1,
+			Target: fx.v2}}, exit.UsageErr},
+		{"missing baseline", []spec.Pair{{Name: "app", Baseline: absent,
+			Target: fx.v2}}, exit.EnvErr},
+		{"missing target", []spec.Pair{{Name: "app", Baseline: fx.v1,
+			Target: absent}}, exit.EnvErr},
+		{"target not an image", []spec.Pair{{Name: "app",
+			Baseline: fx.v1, Target: fx.delta}}, exit.Corrupt},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "delta.tar")
+			err := Export(context.Background(), ExportOptions{
+				Pairs: tc.pairs, Output: out, TempDir: fx.dir}, io.Discard)
+			if got := exit.Code(err); got != tc.wantCode {
+				t.Errorf("got exit %d (%v), want %d", got, err, tc.wantCode)
+			}
+			if names := listDir(t, dir); len(names) != 0 {
+				t.Errorf("got %v written, want nothing", names)
+			}
+		})
+	}
+}
+
+func TestInspectNotADelta(t *testing.T) {
+	fx := exportPair(t, "oci-archive")
+	err := Inspect(fx.v2, false, io.Discard)
+	if got := exit.Code(err); got != exit.Corrupt {
+		t.Errorf("got exit %d (%v), want %d", got, err, exit.Corrupt)
+	}
+}
