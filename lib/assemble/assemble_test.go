@@ -333,3 +333,53 @@ func TestPassThroughAndErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedRunKeepsPreviousOutput checks that a failed rebuild leaves
+// an earlier output in place, as a rename-into-place writer does.
+func TestFailedRunKeepsPreviousOutput(t *testing.T) {
+	fx := newFixture(t, "oci-archive")
+	a, err := delta.Open(fx.delta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Corrupt the app layer, which the writers read after the config,
+	// while they write.
+	app := a.Sidecar.Images[0].Target.Layers[2].Digest
+	var loc delta.Location
+	ok := false
+	for _, b := range a.Sidecar.Blobs {
+		if b.Digest == app {
+			loc, ok = a.Location(b.Stored)
+		}
+	}
+	a.Close()
+	if !ok {
+		t.Fatalf("the app layer %s should travel in the delta", app)
+	}
+	clean, _ := os.ReadFile(fx.delta)
+	for _, format := range []string{FormatAuto, FormatOCI, FormatDir} {
+		t.Run(format, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			if _, _, err := run(t, fx.assembly, Options{OutDir: out,
+				Format: format}); err != nil {
+				t.Fatal(err)
+			}
+			before := listDir(t, out)
+
+			bad := append([]byte(nil), clean...)
+			bad[loc.Offset+loc.Size/2] ^= 0x01
+			os.WriteFile(fx.delta, bad, 0o644)
+			defer os.WriteFile(fx.delta, clean, 0o644)
+			_, _, err := run(t, fx.assembly, Options{OutDir: out,
+				Format: format})
+			if got := exit.Code(err); got != exit.Corrupt {
+				t.Fatalf("got exit %d (%v), want %d", got, err, exit.Corrupt)
+			}
+			after := listDir(t, out)
+			if strings.Join(after, ",") != strings.Join(before, ",") {
+				t.Errorf("got %v after the failed run, want the earlier "+
+					"output %v", after, before)
+			}
+		})
+	}
+}
