@@ -30,6 +30,7 @@ import (
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/diffah/diffah/lib/image"
 	"github.com/diffah/diffah/lib/imagewrite"
+	"github.com/diffah/diffah/lib/patch"
 	"github.com/diffah/diffah/lib/record"
 	"github.com/diffah/diffah/lib/skeleton"
 	digest "github.com/opencontainers/go-digest"
@@ -127,9 +128,11 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 
 // source serves the blobs of one image from the delta and the baseline.
 type source struct {
-	delta *delta.Archive
-	base  *image.Archive
-	blobs map[digest.Digest]record.AssemblyBlob
+	ctx     context.Context
+	tempDir string
+	delta   *delta.Archive
+	base    *image.Archive
+	blobs   map[digest.Digest]record.AssemblyBlob
 }
 
 func (s *source) OpenBlob(d digest.Digest) (io.ReadCloser, error) {
@@ -147,10 +150,75 @@ func (s *source) OpenBlob(d digest.Digest) (io.ReadCloser, error) {
 		}
 		return digestio.NewReader(rc, "baseline blob "+string(d), d,
 			b.Size), nil
+	case b.From == record.FromDelta && b.Encoding == delta.EncodingPatch:
+		return s.decodePatch(b)
 	}
-	// TODO(#3): patch-encoded blobs are not decoded yet.
 	return nil, exit.Contentf("blob %s: cannot read %s blob encoded %q",
 		d, b.From, b.Encoding)
+}
+
+// decodePatch rebuilds a patched blob into a spool file, checks its
+// digest, and returns a reader of it that removes the file on Close.
+func (s *source) decodePatch(b record.AssemblyBlob) (io.ReadCloser, error) {
+	if b.Codec != delta.CodecPatchV1 {
+		return nil, exit.Contentf("blob %s: codec %q, this diffah reads %q",
+			b.Digest, b.Codec, delta.CodecPatchV1)
+	}
+	if s.base == nil {
+		return nil, exit.Contentf("blob %s: a patch needs the baseline",
+			b.Digest)
+	}
+	ref, refSize, closer, err := s.base.BlobReaderAt(b.PatchRef)
+	if err != nil {
+		return nil, fmt.Errorf("patch reference of %s: %w", b.Digest, err)
+	}
+	defer closer.Close()
+	patchBytes, err := s.delta.OpenStored(b.Stored)
+	if err != nil {
+		return nil, err
+	}
+	defer patchBytes.Close()
+
+	f, err := os.CreateTemp(s.tempDir, "diffah-blob-*")
+	if err != nil {
+		return nil, exit.IO(fmt.Errorf("spooling blob %s: %w", b.Digest,
+			err))
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	verifier := b.Digest.Verifier()
+	err = patch.Decode(s.ctx, io.MultiWriter(f, verifier), ref, refSize,
+		patchBytes)
+	if err != nil {
+		return nil, fmt.Errorf("blob %s: %w", b.Digest, err)
+	}
+	// Read the patch member to its end so its own digest is checked.
+	if _, err := io.Copy(io.Discard, patchBytes); err != nil {
+		return nil, err
+	}
+	if !verifier.Verified() {
+		return nil, exit.Contentf("blob %s: the patch rebuilds other "+
+			"content", b.Digest)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, exit.IO(err)
+	}
+	keep = true
+	return &spoolFile{File: f}, nil
+}
+
+// spoolFile is a temporary file removed when it is closed.
+type spoolFile struct{ *os.File }
+
+func (f *spoolFile) Close() error {
+	err := f.File.Close()
+	os.Remove(f.Name())
+	return err
 }
 
 func (s *source) close() {
@@ -165,7 +233,8 @@ func (s *source) close() {
 func open(ctx context.Context, rec *record.Assembly,
 	opts Options) (*source, error) {
 
-	s := &source{blobs: map[digest.Digest]record.AssemblyBlob{}}
+	s := &source{ctx: ctx, tempDir: opts.TempDir,
+		blobs: map[digest.Digest]record.AssemblyBlob{}}
 	needBase := false
 	for _, b := range rec.Blobs {
 		if err := b.Digest.Validate(); err != nil {
@@ -190,7 +259,8 @@ func open(ctx context.Context, rec *record.Assembly,
 				"the record names none")
 		}
 		s.base, err = image.Open(ctx, rec.Baseline.Path, image.OpenOptions{
-			Selector: rec.Baseline.Selector, TempDir: opts.TempDir})
+			Selector: rec.Baseline.Selector,
+			Platform: rec.Baseline.Platform, TempDir: opts.TempDir})
 		if err != nil {
 			s.close()
 			return nil, err

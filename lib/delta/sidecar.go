@@ -27,6 +27,9 @@ const SidecarName = "diffah.json"
 // MaxSidecar bounds the sidecar's size.
 const MaxSidecar = 16 << 20
 
+// CodecPatchV1 names the patch format of package lib/patch.
+const CodecPatchV1 = "diffah-patch-v1"
+
 // Encodings of a stored blob.
 const (
 	EncodingFull  = "full"
@@ -150,17 +153,15 @@ func (sc *Sidecar) Validate() error {
 	if len(sc.Images) == 0 {
 		return fmt.Errorf("no images")
 	}
-	stored := map[digest.Digest]bool{}
-	blobs := map[digest.Digest]bool{}
+	blobs := map[digest.Digest]Blob{}
 	for i, b := range sc.Blobs {
 		if err := b.validate(); err != nil {
 			return fmt.Errorf("blobs[%d]: %w", i, err)
 		}
-		if blobs[b.Digest] {
+		if _, dup := blobs[b.Digest]; dup {
 			return fmt.Errorf("blobs[%d]: digest %s listed twice", i, b.Digest)
 		}
-		blobs[b.Digest] = true
-		stored[b.Stored] = true
+		blobs[b.Digest] = b
 	}
 	names := map[string]bool{}
 	for i, img := range sc.Images {
@@ -192,8 +193,9 @@ func (b *Blob) validate() error {
 				"want %d)", b.Digest, b.Stored, b.StoredSize, b.Size)
 		}
 	case EncodingPatch:
-		if b.Codec == "" {
-			return fmt.Errorf("patch %s has no codec", b.Digest)
+		if b.Codec != CodecPatchV1 {
+			return fmt.Errorf("patch %s: codec %q, this diffah reads %q",
+				b.Digest, b.Codec, CodecPatchV1)
 		}
 		if err := checkDigest("patchRef", b.PatchRef); err != nil {
 			return err
@@ -205,7 +207,7 @@ func (b *Blob) validate() error {
 	return nil
 }
 
-func (img *Image) validate(stored map[digest.Digest]bool) error {
+func (img *Image) validate(stored map[digest.Digest]Blob) error {
 	if !ValidName(img.Name) {
 		return fmt.Errorf("name does not match [a-z0-9][a-z0-9_.-]*")
 	}
@@ -237,7 +239,7 @@ func (img *Image) validate(stored map[digest.Digest]bool) error {
 		if err := checkDigest("target.skeleton", t.Skeleton); err != nil {
 			return err
 		}
-		if !stored[t.Skeleton] {
+		if _, ok := stored[t.Skeleton]; !ok {
 			return fmt.Errorf("skeleton %s is not among the blobs",
 				t.Skeleton)
 		}
@@ -258,9 +260,15 @@ func (img *Image) validate(stored map[digest.Digest]bool) error {
 		if err := checkDigest(fmt.Sprintf("blobs[%d]", i), d); err != nil {
 			return err
 		}
-		if !stored[d] && !fromBaseline[d] {
+		b, isStored := stored[d]
+		if !isStored && !fromBaseline[d] {
 			return fmt.Errorf("blob %s is neither stored nor supplied "+
 				"by the baseline", d)
+		}
+		if isStored && b.Encoding == EncodingPatch &&
+			!fromBaseline[b.PatchRef] {
+			return fmt.Errorf("patch %s refers to %s, which the "+
+				"baseline does not supply", d, b.PatchRef)
 		}
 	}
 	return nil

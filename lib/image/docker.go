@@ -19,7 +19,7 @@ import (
 
 // dockerEntry is one image of a docker-archive's manifest.json.
 //
-// TODO(#1): LayerSources (foreign Windows layers not stored in the
+// TODO(#2): LayerSources (foreign Windows layers not stored in the
 // archive) is ignored; such an archive fails on the missing member.
 type dockerEntry struct {
 	Config   string
@@ -70,7 +70,7 @@ func (a *Archive) loadDocker(ctx context.Context, opts OpenOptions) error {
 			return err
 		}
 	}
-	// TODO(#1): a Docker 25+ archive also stores an OCI manifest; the
+	// TODO(#2): a Docker 25+ archive also stores an OCI manifest; the
 	// contract asks for the synthesized Docker one, so it is not used.
 	a.setImage(img)
 	return nil

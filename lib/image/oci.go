@@ -535,7 +535,7 @@ func (a *Archive) buildOCI(ctx context.Context,
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		// TODO(#1): a non-distributable layer (urls set, blob left
+		// TODO(#2): a non-distributable layer (urls set, blob left
 		// out of the archive) is refused here as a missing member.
 		name := blobPath(l.Digest)
 		rc, member, size, err := a.src.open(name)

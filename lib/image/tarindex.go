@@ -215,7 +215,7 @@ func (ix *tarIndex) resolve(name string) (*member, error) {
 		switch m.typeflag {
 		case tar.TypeReg:
 			if m.sparse {
-				// TODO(#1): sparse members are refused: their data
+				// TODO(#2): sparse members are refused: their data
 				// in the tar is not their content, so a section of
 				// the file cannot be served.
 				return nil, errors.New("sparse member not supported")

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/diffah/diffah/lib/delta"
@@ -35,6 +36,9 @@ const Tool = "diffah-pack"
 
 // Options tune Run.
 type Options struct {
+	// Workers is how many patches are encoded at once; 0 means one per
+	// core. The archive is the same whatever the count.
+	Workers int
 	TempDir string
 	Logger  *slog.Logger
 }
@@ -92,18 +96,48 @@ func checkBlob(b *record.Blob, inName string, line int) error {
 			return exit.Contentf("%s: line %d: blob %s ships but has no "+
 				"source", inName, line, b.Digest)
 		}
+	case record.DecisionPatch:
+		if b.Source == nil || b.Source.Path == "" ||
+			len(b.Candidates) == 0 {
+			return exit.Contentf("%s: line %d: patch %s needs a source "+
+				"and candidates", inName, line, b.Digest)
+		}
+		for _, c := range b.Candidates {
+			if c.Digest.Validate() != nil || c.Source.Path == "" {
+				return exit.Contentf("%s: line %d: patch %s: candidate "+
+					"%q needs a valid digest and a source path", inName,
+					line, b.Digest, c.Digest)
+			}
+		}
 	default:
-		// TODO(#3): patch decisions are not encoded yet.
-		return exit.Contentf("%s: line %d: blob %s: decision %q, want %q "+
-			"or %q", inName, line, b.Digest, b.Decision,
-			record.DecisionBaseline, record.DecisionFull)
+		return exit.Contentf("%s: line %d: blob %s: decision %q, want "+
+			"%q, %q or %q", inName, line, b.Digest, b.Decision,
+			record.DecisionBaseline, record.DecisionFull,
+			record.DecisionPatch)
 	}
 	return nil
 }
 
 type packer struct {
 	opts     Options
+	mu       sync.Mutex // guards archives
 	archives map[string]*image.Archive
+}
+
+func (p *packer) log() *slog.Logger {
+	if p.opts.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return p.opts.Logger
+}
+
+// spooled is the delta member of a patch spooled to disk.
+func spooled(e *encoded) delta.Member {
+	return delta.Member{Digest: e.stored, Size: e.size,
+		Open: func() (io.ReadCloser, error) {
+			f, err := os.Open(e.path)
+			return f, exit.IO(err)
+		}}
 }
 
 func (p *packer) close() {
@@ -113,14 +147,17 @@ func (p *packer) close() {
 }
 
 // open opens each source archive once.
-func (p *packer) open(ctx context.Context, path,
-	selector string) (*image.Archive, error) {
+func (p *packer) open(ctx context.Context,
+	src record.Source) (*image.Archive, error) {
 
-	key := path + "@" + selector
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := src.Path + "@" + src.Selector + "@" + src.Platform
 	if a := p.archives[key]; a != nil {
 		return a, nil
 	}
-	a, err := image.Open(ctx, path, image.OpenOptions{Selector: selector,
+	a, err := image.Open(ctx, src.Path, image.OpenOptions{
+		Selector: src.Selector, Platform: src.Platform,
 		TempDir: p.opts.TempDir})
 	if err != nil {
 		return nil, err
@@ -147,11 +184,25 @@ func (p *packer) pack(ctx context.Context, pairs []plan.Pair,
 	}
 	sc := &delta.Sidecar{Version: delta.Version, Tool: version.Tool,
 		ToolVersion: version.Version, Created: created()}
+	patches, err := p.encodePatches(ctx, blobs)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer removeSpool(patches)
+
 	decided := map[digest.Digest]*record.Blob{}
 	var members []delta.Member
 	for i := range blobs {
 		b := &blobs[i]
 		decided[b.Digest] = b
+		if e := patches[b.Digest]; e != nil {
+			members = append(members, spooled(e))
+			sc.Blobs = append(sc.Blobs, delta.Blob{Digest: b.Digest,
+				Size: b.Size, MediaType: b.MediaType,
+				Encoding: delta.EncodingPatch, Codec: delta.CodecPatchV1,
+				PatchRef: e.ref, Stored: e.stored, StoredSize: e.size})
+			continue
+		}
 		if b.Decision != record.DecisionFull {
 			continue
 		}
@@ -168,7 +219,7 @@ func (p *packer) pack(ctx context.Context, pairs []plan.Pair,
 
 	platforms := map[string]bool{}
 	for _, pair := range pairs {
-		img, skel, err := p.image(ctx, pair, decided)
+		img, skel, err := p.image(ctx, pair, decided, patches)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -213,7 +264,7 @@ func uniqueBlobs(sorted []delta.Blob) []delta.Blob {
 func (p *packer) member(ctx context.Context,
 	b *record.Blob) (delta.Member, error) {
 
-	a, err := p.open(ctx, b.Source.Path, b.Source.Selector)
+	a, err := p.open(ctx, *b.Source)
 	if err != nil {
 		return delta.Member{}, err
 	}
@@ -227,7 +278,8 @@ func (p *packer) member(ctx context.Context,
 // image builds the sidecar entry of one pair and, for a target that is a
 // tar, the member holding its skeleton.
 func (p *packer) image(ctx context.Context, pair plan.Pair,
-	decided map[digest.Digest]*record.Blob) (*delta.Image, *delta.Member,
+	decided map[digest.Digest]*record.Blob,
+	patches map[digest.Digest]*encoded) (*delta.Image, *delta.Member,
 	error) {
 
 	t, b := pair.Target, pair.Baseline
@@ -263,11 +315,22 @@ func (p *packer) image(ctx context.Context, pair plan.Pair,
 			img.Baseline.Blobs = append(img.Baseline.Blobs, m.Digest)
 		}
 	}
+	// The references of patches come from the baseline too.
+	for _, d := range img.Blobs {
+		e := patches[d]
+		if e == nil || seen[e.ref] {
+			continue
+		}
+		seen[e.ref] = true
+		img.Blobs = append(img.Blobs, e.ref)
+		img.Baseline.Blobs = append(img.Baseline.Blobs, e.ref)
+	}
 
 	if t.ArchiveSHA256 == "" {
 		return img, nil, nil
 	}
-	a, err := p.open(ctx, t.Path, t.Selector)
+	a, err := p.open(ctx, record.Source{Path: t.Path,
+		Selector: t.Selector, Platform: t.Platform})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -25,9 +25,25 @@ import (
 // Tool names this stage in the records' header.
 const Tool = "diffah-plan"
 
+// Intra-layer patch modes.
+const (
+	IntraOff      = "off"
+	IntraAuto     = "auto"
+	IntraRequired = "required"
+)
+
+// DefaultCandidates is how many baseline layers a patch decision names.
+const DefaultCandidates = 3
+
 // Options tune Run.
 type Options struct {
-	Logger *slog.Logger
+	// IntraLayer is off, auto or required. The patch codec is built in,
+	// so auto and required both plan patches; "" means auto.
+	IntraLayer string
+	// Candidates is how many ranked baseline layers each patch decision
+	// names (0 means DefaultCandidates).
+	Candidates int
+	Logger     *slog.Logger
 }
 
 // Pair is a baseline and a target image of one name.
@@ -46,12 +62,42 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	if err != nil {
 		return err
 	}
+	switch opts.IntraLayer {
+	case "", IntraAuto, IntraRequired, IntraOff:
+	default:
+		return exit.Usagef("--intra-layer %q: want off, auto or required",
+			opts.IntraLayer)
+	}
+	if opts.Candidates < 0 {
+		return exit.Usagef("--candidates %d: want 1 or more",
+			opts.Candidates)
+	}
+	fp := NewFingerprints()
 	pairs, err := ReadPairs(ctx, record.NewReader(in, inName), inName,
-		func(raw *record.Raw) error { return w.WriteRaw(raw.Data) })
+		func(raw *record.Raw) error {
+			if err := fp.Add(raw, inName); err != nil {
+				return err
+			}
+			return w.WriteRaw(raw.Data)
+		})
 	if err != nil {
 		return err
 	}
-	for _, b := range Decide(pairs) {
+	blobs := Decide(pairs)
+	if opts.IntraLayer != IntraOff {
+		k := opts.Candidates
+		if k == 0 {
+			k = DefaultCandidates
+		}
+		Patches(pairs, blobs, fp, k)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, b := range blobs {
+		log.Info("blob", "digest", b.Digest, "size", b.Size,
+			"decision", b.Decision, "images", b.Images)
 		if err := w.Write(b); err != nil {
 			return err
 		}
@@ -173,7 +219,8 @@ func Decide(pairs []Pair) []record.Blob {
 					MediaType: types[m.Digest],
 					Decision:  record.DecisionBaseline,
 					Source: &record.Source{Path: p.Target.Path,
-						Selector: p.Target.Selector, Member: m.Name,
+						Selector: p.Target.Selector,
+						Platform: p.Target.Platform, Member: m.Name,
 						Offset: m.Offset},
 				}
 				blobs[m.Digest] = b
@@ -191,6 +238,67 @@ func Decide(pairs []Pair) []record.Blob {
 	out := make([]record.Blob, 0, len(order))
 	for _, d := range order {
 		out = append(out, *blobs[d])
+	}
+	return out
+}
+
+// Patches turns the full decisions for target layers into patch
+// decisions with up to k ranked candidates. A layer used by several
+// images may be patched only against a baseline layer that every one of
+// those images' baselines holds; with none, it stays full.
+func Patches(pairs []Pair, blobs []record.Blob, fp *Fingerprints, k int) {
+	byName := map[string]Pair{}
+	for _, p := range pairs {
+		byName[p.Name] = p
+	}
+	for i := range blobs {
+		b := &blobs[i]
+		if b.Decision != record.DecisionFull || !isLayer(b, byName) {
+			continue
+		}
+		cands := commonBaselineLayers(b.Images, byName)
+		if len(cands) == 0 {
+			continue
+		}
+		b.Decision = record.DecisionPatch
+		b.Candidates = fp.Rank(b.Digest, b.Size, cands, k)
+	}
+}
+
+// isLayer reports whether b is a layer of an image using it.
+func isLayer(b *record.Blob, byName map[string]Pair) bool {
+	for _, name := range b.Images {
+		for _, l := range byName[name].Target.Layers {
+			if l.Digest == b.Digest {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// commonBaselineLayers lists the baseline layers every named image's
+// baseline holds, each located in the first image's baseline.
+func commonBaselineLayers(names []string,
+	byName map[string]Pair) []record.Candidate {
+
+	first := byName[names[0]].Baseline
+	var out []record.Candidate
+	seen := map[digest.Digest]bool{}
+	for _, l := range first.Layers {
+		if seen[l.Digest] {
+			continue
+		}
+		seen[l.Digest] = true
+		inAll := true
+		for _, name := range names[1:] {
+			inAll = inAll && BaselineBlobs(byName[name].Baseline)[l.Digest]
+		}
+		if inAll {
+			out = append(out, record.Candidate{Digest: l.Digest,
+				Size: l.Size, Source: record.Source{Path: first.Path,
+					Selector: first.Selector, Platform: first.Platform}})
+		}
 	}
 	return out
 }

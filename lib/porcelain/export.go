@@ -20,8 +20,12 @@ type ExportOptions struct {
 	Platform string
 	DryRun   bool
 	Output   string
-	TempDir  string
-	Logger   *slog.Logger
+	// IntraLayer, Candidates and Workers are plan's and pack's options.
+	IntraLayer string
+	Candidates int
+	Workers    int
+	TempDir    string
+	Logger     *slog.Logger
 }
 
 // Inputs turns pairs into fingerprint inputs, baseline then target.
@@ -53,14 +57,16 @@ func Export(ctx context.Context, opts ExportOptions, stdout io.Writer) error {
 			return fingerprint.Run(ctx, Inputs(opts.Pairs), out, fpOpts)
 		},
 		func(in io.Reader, out io.Writer) error {
-			return plan.Run(ctx, in, "fingerprint", out,
-				plan.Options{Logger: opts.Logger})
+			return plan.Run(ctx, in, "fingerprint", out, plan.Options{
+				IntraLayer: opts.IntraLayer, Candidates: opts.Candidates,
+				Logger: opts.Logger})
 		},
 	}
 	if !opts.DryRun {
 		stages = append(stages, func(in io.Reader, out io.Writer) error {
 			return pack.Run(ctx, in, "plan", opts.Output, out,
-				pack.Options{TempDir: opts.TempDir, Logger: opts.Logger})
+				pack.Options{Workers: opts.Workers, TempDir: opts.TempDir,
+					Logger: opts.Logger})
 		})
 	}
 	data, err := pipeline(stages...)
@@ -118,12 +124,13 @@ func dryRunReport(raws []*record.Raw, stdout io.Writer) error {
 				continue
 			}
 			nShip, ship = nShip+1, ship+b.Size
-			fmt.Fprintf(stdout, "ship     %s  %10d  %s\n", b.Digest,
-				b.Size, b.Source.Member)
+			fmt.Fprintf(stdout, "%-5s  %s  %10d  %s\n", b.Decision,
+				b.Digest, b.Size, b.Source.Member)
 		}
 	}
-	fmt.Fprintf(stdout, "dry run: would ship %d blob(s), %s; the "+
-		"baseline supplies %d blob(s), %s; targets %s (savings about "+
+	fmt.Fprintf(stdout, "dry run: would ship %d blob(s) of %s at most "+
+		"(patches, not yet encoded, can only make that smaller); the "+
+		"baseline supplies %d blob(s), %s; targets %s (savings at least "+
 		"%s); nothing written\n", nShip, bytesText(ship), nHave,
 		bytesText(have), bytesText(target), savings(ship, target))
 	return nil

@@ -13,13 +13,17 @@ import (
 
 // Report is what inspect tells about a delta archive; --json prints it.
 type Report struct {
-	Archive      string         `json:"archive"`
-	ArchiveBytes int64          `json:"archiveBytes"`
-	TargetBytes  int64          `json:"targetBytes"`
-	Savings      float64        `json:"savings"`
-	FullBlobs    int            `json:"fullBlobs"`
-	PatchBlobs   int            `json:"patchBlobs"`
-	Sidecar      *delta.Sidecar `json:"sidecar"`
+	Archive      string  `json:"archive"`
+	ArchiveBytes int64   `json:"archiveBytes"`
+	TargetBytes  int64   `json:"targetBytes"`
+	Savings      float64 `json:"savings"`
+	FullBlobs    int     `json:"fullBlobs"`
+	PatchBlobs   int     `json:"patchBlobs"`
+	// PatchRatio is the mean of patch size over blob size; PatchSaved
+	// the bytes patches save over shipping those blobs whole.
+	PatchRatio float64        `json:"patchRatio"`
+	PatchSaved int64          `json:"patchSavedBytes"`
+	Sidecar    *delta.Sidecar `json:"sidecar"`
 }
 
 // Inspect describes the delta archive at path on stdout, as text or, with
@@ -43,9 +47,16 @@ func Inspect(path string, asJSON bool, stdout io.Writer) error {
 	for _, b := range a.Sidecar.Blobs {
 		if b.Encoding == delta.EncodingPatch {
 			rep.PatchBlobs++
+			rep.PatchSaved += b.Size - b.StoredSize
+			if b.Size > 0 {
+				rep.PatchRatio += float64(b.StoredSize) / float64(b.Size)
+			}
 		} else {
 			rep.FullBlobs++
 		}
+	}
+	if rep.PatchBlobs > 0 {
+		rep.PatchRatio /= float64(rep.PatchBlobs)
 	}
 	if rep.TargetBytes > 0 {
 		rep.Savings = 1 - float64(rep.ArchiveBytes)/float64(rep.TargetBytes)
@@ -74,6 +85,11 @@ func inspectText(rep *Report, stdout io.Writer) error {
 	fmt.Fprintf(tw, "images:\t%d\n", len(sc.Images))
 	fmt.Fprintf(tw, "blobs:\t%d (full %d, patch %d)\n", len(sc.Blobs),
 		rep.FullBlobs, rep.PatchBlobs)
+	if rep.PatchBlobs > 0 {
+		fmt.Fprintf(tw, "patch ratio:\t%.1f%% on average\n",
+			100*rep.PatchRatio)
+		fmt.Fprintf(tw, "saved by patches:\t%d bytes\n", rep.PatchSaved)
+	}
 	fmt.Fprintf(tw, "archive bytes:\t%d\n", rep.ArchiveBytes)
 	fmt.Fprintf(tw, "target bytes:\t%d\n", rep.TargetBytes)
 	fmt.Fprintf(tw, "savings:\t%s\n", savings(rep.ArchiveBytes,

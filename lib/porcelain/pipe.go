@@ -6,6 +6,7 @@ package porcelain
 
 import (
 	"bytes"
+	"errors"
 	"io"
 
 	"github.com/diffah/diffah/lib/record"
@@ -18,7 +19,8 @@ type Stage func(in io.Reader, out io.Writer) error
 // pipeline runs the stages concurrently, each one's output feeding the
 // next through a pipe, and returns the last stage's output. When stages
 // fail, the error of the earliest one is returned: it is the cause, the
-// later ones only saw their input end.
+// later ones only saw their input end; a stage that failed only because
+// the next one stopped reading does not count.
 func pipeline(stages ...Stage) ([]byte, error) {
 	errs := make([]error, len(stages))
 	done := make(chan int, len(stages))
@@ -55,10 +57,22 @@ func pipeline(stages ...Stage) ([]byte, error) {
 	for range stages {
 		<-done
 	}
+	// A stage whose reader stopped early makes the stage before it fail
+	// with io.ErrClosedPipe; the cause is the later stage's error.
+	var closed error
 	for _, err := range errs {
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(err, io.ErrClosedPipe):
+			if closed == nil {
+				closed = err
+			}
+		default:
 			return nil, err
 		}
+	}
+	if closed != nil {
+		return nil, closed
 	}
 	return last.Bytes(), nil
 }

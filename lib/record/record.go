@@ -116,6 +116,9 @@ type Layer struct {
 type Source struct {
 	Path     string `json:"path"`
 	Selector string `json:"selector,omitempty"`
+	// Platform picks the image of a multi-platform index, as the
+	// fingerprint stage picked it.
+	Platform string `json:"platform,omitempty"`
 	Member   string `json:"member,omitempty"`
 	Offset   int64  `json:"offset,omitempty"`
 }
@@ -129,6 +132,18 @@ type Blob struct {
 	Decision  string        `json:"decision"`
 	Images    []string      `json:"images"`
 	Source    *Source       `json:"source,omitempty"`
+	// Candidates are the baseline layers a patch may be made against,
+	// best first; set when Decision is DecisionPatch.
+	Candidates []Candidate `json:"candidates,omitempty"`
+}
+
+// Candidate is a baseline blob ranked as a patch reference. Overlap is
+// the bytes of tar-entry content it shares with the target layer.
+type Candidate struct {
+	Digest  digest.Digest `json:"digest"`
+	Size    int64         `json:"size"`
+	Overlap int64         `json:"overlap"`
+	Source  Source        `json:"source"`
 }
 
 // Stored is written by diffah-pack for every member it stores.
@@ -191,6 +206,8 @@ type AssemblyBlob struct {
 	Size       int64         `json:"size"`
 	From       string        `json:"from"`
 	Encoding   string        `json:"encoding,omitempty"`
+	Codec      string        `json:"codec,omitempty"`
+	PatchRef   digest.Digest `json:"patchRef,omitempty"`
 	Stored     digest.Digest `json:"stored,omitempty"`
 	Offset     int64         `json:"offset,omitempty"`
 	StoredSize int64         `json:"storedSize,omitempty"`

@@ -130,7 +130,8 @@ func plan(ctx context.Context, a *delta.Archive, img delta.Image,
 				"(--strict); it was made against %s", img.Name,
 				img.Baseline.Source)
 		}
-		log.Warn("skipping image: no baseline given", "image", img.Name)
+		log.Warn(img.Name + ": skipped: no baseline given (--strict " +
+			"makes this an error)")
 		return record.Skip{Kind: record.KindSkip, Name: img.Name,
 			Reason: "no baseline given"}, nil
 	}
@@ -157,7 +158,8 @@ func plan(ctx context.Context, a *delta.Archive, img delta.Image,
 
 	rec := record.Assembly{Kind: record.KindAssembly, Name: img.Name,
 		Delta: a.Path, Target: img.Target,
-		Baseline: &record.Source{Path: abs, Selector: selector}}
+		Baseline: &record.Source{Path: abs, Selector: selector,
+			Platform: have.Platform}}
 	stored := map[digest.Digest]delta.Blob{}
 	for _, b := range a.Sidecar.Blobs {
 		stored[b.Digest] = b
@@ -171,7 +173,8 @@ func plan(ctx context.Context, a *delta.Archive, img delta.Image,
 			loc, _ := a.Location(b.Stored)
 			rec.Blobs = append(rec.Blobs, record.AssemblyBlob{
 				Digest: d, Size: b.Size, From: record.FromDelta,
-				Encoding: b.Encoding, Stored: b.Stored,
+				Encoding: b.Encoding, Codec: b.Codec,
+				PatchRef: b.PatchRef, Stored: b.Stored,
 				Offset: loc.Offset, StoredSize: b.StoredSize})
 			continue
 		}

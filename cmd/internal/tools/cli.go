@@ -32,15 +32,23 @@ type LogFlags struct {
 	TempDir   string `name:"temp-dir" type:"path" help:"Folder for spool files (default: the system's)."`
 }
 
-// Logger returns the logger the flags ask for; quiet unless -v.
+// Logger returns the logger the flags ask for: warnings only, or one
+// line per image or layer with -v. Times are left out.
 func (f *LogFlags) Logger(stderr io.Writer) *slog.Logger {
-	if !f.Verbose {
-		return slog.New(slog.DiscardHandler)
+	opts := &slog.HandlerOptions{Level: slog.LevelWarn,
+		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}
+	if f.Verbose {
+		opts.Level = slog.LevelInfo
 	}
 	if f.LogFormat == "json" {
-		return slog.New(slog.NewJSONHandler(stderr, nil))
+		return slog.New(slog.NewJSONHandler(stderr, opts))
 	}
-	return slog.New(slog.NewTextHandler(stderr, nil))
+	return slog.New(slog.NewTextHandler(stderr, opts))
 }
 
 // Main parses args for the tool called name and runs it, printing any

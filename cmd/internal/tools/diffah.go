@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"github.com/diffah/diffah/lib/exit"
 	"github.com/diffah/diffah/lib/porcelain"
 )
 
@@ -22,17 +23,26 @@ type exportCmd struct {
 	Platform string   `name:"platform" placeholder:"OS/ARCH[/VARIANT]" help:"Platform to pick from multi-platform images."`
 	DryRun   bool     `name:"dry-run" help:"Print what would ship and the savings; write nothing."`
 	Output   string   `arg:"" help:"The delta archive to write."`
+	patchFlags
+	Workers int `name:"workers" default:"0" help:"Patches encoded at once (0: one per core)."`
 	LogFlags
 }
 
 func (c *exportCmd) Run(env *Env) error {
+	if err := c.check(); err != nil {
+		return err
+	}
+	if c.Workers < 0 {
+		return exit.Usagef("--workers %d: want 0 or more", c.Workers)
+	}
 	pairs, err := pairsFrom(c.Pair, c.Bundle)
 	if err != nil {
 		return err
 	}
 	return porcelain.Export(env.Ctx, porcelain.ExportOptions{
 		Pairs: pairs, Platform: c.Platform, DryRun: c.DryRun,
-		Output: c.Output, TempDir: c.TempDir,
+		Output: c.Output, IntraLayer: c.IntraLayer,
+		Candidates: c.Candidates, Workers: c.Workers, TempDir: c.TempDir,
 		Logger: c.Logger(env.Stderr)}, env.Stdout)
 }
 

@@ -84,17 +84,35 @@ func Plan(args []string) int {
 
 type planCmd struct {
 	Input string `arg:"" optional:"" help:"Fingerprint records (default: stdin)."`
+	patchFlags
 	LogFlags
 }
 
+func (f *patchFlags) check() error {
+	if f.Candidates < 1 {
+		return exit.Usagef("--candidates %d: want 1 or more", f.Candidates)
+	}
+	return nil
+}
+
+// patchFlags choose intra-layer patches.
+type patchFlags struct {
+	IntraLayer string `name:"intra-layer" enum:"off,auto,required" default:"auto" help:"Patch changed layers against baseline layers: off, auto or required (the codec is built in, so auto and required both patch; a patch ships only when smaller than the layer)."`
+	Candidates int    `name:"candidates" default:"3" help:"Baseline layers to try as patch references, best first."`
+}
+
 func (c *planCmd) Run(env *Env) error {
+	if err := c.check(); err != nil {
+		return err
+	}
 	in, name, done, err := openInput(env, c.Input)
 	if err != nil {
 		return err
 	}
 	defer done()
-	return plan.Run(env.Ctx, in, name, env.Stdout,
-		plan.Options{Logger: c.Logger(env.Stderr)})
+	return plan.Run(env.Ctx, in, name, env.Stdout, plan.Options{
+		IntraLayer: c.IntraLayer, Candidates: c.Candidates,
+		Logger: c.Logger(env.Stderr)})
 }
 
 // Pack is diffah-pack.
@@ -104,19 +122,24 @@ func Pack(args []string) int {
 }
 
 type packCmd struct {
-	Output string `arg:"" help:"The delta archive to write."`
-	Input  string `short:"i" name:"input" help:"Plan records (default: stdin)."`
+	Output  string `arg:"" help:"The delta archive to write."`
+	Input   string `short:"i" name:"input" help:"Plan records (default: stdin)."`
+	Workers int    `name:"workers" default:"0" help:"Patches encoded at once (0: one per core)."`
 	LogFlags
 }
 
 func (c *packCmd) Run(env *Env) error {
+	if c.Workers < 0 {
+		return exit.Usagef("--workers %d: want 0 or more", c.Workers)
+	}
 	in, name, done, err := openInput(env, c.Input)
 	if err != nil {
 		return err
 	}
 	defer done()
 	return pack.Run(env.Ctx, in, name, c.Output, env.Stdout,
-		pack.Options{TempDir: c.TempDir, Logger: c.Logger(env.Stderr)})
+		pack.Options{Workers: c.Workers, TempDir: c.TempDir,
+			Logger: c.Logger(env.Stderr)})
 }
 
 // Unpack is diffah-unpack.
