@@ -121,10 +121,15 @@ func buildTools(bin string) error {
 
 // upstreamDir is the shared folder of archives written by another tool,
 // relative to this package (the repository root's sibling "shared").
+// $DIFFAH_UPSTREAM_FIXTURES names another folder instead.
 const upstreamDir = "../../shared/fixtures/upstream-diffah"
 
 func TestScripts(t *testing.T) {
-	upstream, err := filepath.Abs(upstreamDir)
+	dir := upstreamDir
+	if env := os.Getenv("DIFFAH_UPSTREAM_FIXTURES"); env != "" {
+		dir = env
+	}
+	upstream, err := filepath.Abs(dir)
 	if err != nil {
 		t.Fatalf("upstream fixtures: %v", err)
 	}
