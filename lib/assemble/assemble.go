@@ -299,10 +299,7 @@ func rebuild(ctx context.Context, rec *record.Assembly,
 	}
 	if format == FormatDir {
 		dir := filepath.Join(opts.OutDir, rec.Name)
-		if err := os.RemoveAll(dir); err != nil {
-			return nil, exit.IO(err)
-		}
-		if err := imagewrite.WriteOCILayout(dir, img, src); err != nil {
+		if err := writeDir(dir, img, src); err != nil {
 			return nil, err
 		}
 		return &record.Result{Kind: record.KindResult, Name: rec.Name,
@@ -315,6 +312,38 @@ func rebuild(ctx context.Context, rec *record.Assembly,
 		}
 		return imagewrite.WriteOCIArchive(w, img, src)
 	})
+}
+
+// writeDir writes the layout beside dir and swaps it in only once it is
+// complete, so a failed rebuild leaves an earlier dir as it was.
+func writeDir(dir string, img *imagewrite.Image, src *source) error {
+	parent, base := filepath.Split(dir)
+	staging, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	if err != nil {
+		return exit.IO(fmt.Errorf("writing %s: %w", dir, err))
+	}
+	defer os.RemoveAll(staging)
+	if err := imagewrite.WriteOCILayout(staging, img, src); err != nil {
+		return err
+	}
+
+	old := ""
+	if _, err := os.Lstat(dir); err == nil {
+		old = staging + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return exit.IO(fmt.Errorf("replacing %s: %w", dir, err))
+		}
+	}
+	if err := os.Rename(staging, dir); err != nil {
+		if old != "" {
+			os.Rename(old, dir)
+		}
+		return exit.IO(fmt.Errorf("writing %s: %w", dir, err))
+	}
+	if old != "" {
+		os.RemoveAll(old)
+	}
+	return nil
 }
 
 // checkOutput refuses an output path that is one of the inputs.
