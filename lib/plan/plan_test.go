@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -383,4 +384,214 @@ func FuzzRun(f *testing.F) {
 				exit.Corrupt)
 		}
 	})
+}
+
+// fingerprintPair fingerprints baseline and target and returns the
+// stream and, per layer, its file contents (digest -> size).
+func fingerprintPair(t testing.TB, baseline, target string) (string,
+	map[digest.Digest]map[digest.Digest]int64, record.Image,
+	record.Image) {
+	t.Helper()
+	var fp bytes.Buffer
+	err := fingerprint.Run(context.Background(), []fingerprint.Input{
+		{Name: "app", Role: record.RoleBaseline, Path: baseline},
+		{Name: "app", Role: record.RoleTarget, Path: target},
+	}, &fp, fingerprint.Options{TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[digest.Digest]map[digest.Digest]int64{}
+	var base, tgt record.Image
+	r := record.NewReader(bytes.NewReader(fp.Bytes()), "fp")
+	for {
+		raw, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch raw.Kind {
+		case record.KindEntry:
+			var e record.Entry
+			raw.Decode("fp", &e)
+			if files[e.Layer] == nil {
+				files[e.Layer] = map[digest.Digest]int64{}
+			}
+			if e.Digest != "" {
+				files[e.Layer][e.Digest] = e.Size
+			}
+		case record.KindImage:
+			var img record.Image
+			raw.Decode("fp", &img)
+			if img.Role == record.RoleBaseline {
+				base = img
+			} else {
+				tgt = img
+			}
+		}
+	}
+	return fp.String(), files, base, tgt
+}
+
+// shared is the bytes of file content two layers have in common.
+func shared(files map[digest.Digest]map[digest.Digest]int64, a,
+	b digest.Digest) int64 {
+	var n int64
+	for d, size := range files[a] {
+		if _, ok := files[b][d]; ok {
+			n += size
+		}
+	}
+	return n
+}
+
+func TestIntraLayer(t *testing.T) {
+	dir := t.TempDir()
+	paths := map[int]string{}
+	for _, v := range []int{1, 3} {
+		paths[v] = filepath.Join(dir, "v"+string(rune('0'+v))+".tar")
+		if err := imagebuild.WriteFile(paths[v], imagebuild.Realistic(v),
+			"oci-archive"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fp, files, base, target := fingerprintPair(t, paths[1], paths[3])
+	changed := map[digest.Digest]bool{target.Layers[1].Digest: true,
+		target.Layers[2].Digest: true}
+
+	for _, mode := range []string{IntraOff, IntraAuto, ""} {
+		t.Run("mode "+mode, func(t *testing.T) {
+			_, blobs, _ := runPlanOpts(t, fp, Options{IntraLayer: mode})
+			for _, b := range blobs {
+				if !changed[b.Digest] {
+					if b.Decision == record.DecisionPatch {
+						t.Errorf("blob %s: got a patch for a non-layer "+
+							"or shared blob", b.Digest)
+					}
+					continue
+				}
+				if mode == IntraOff {
+					if b.Decision != record.DecisionFull ||
+						len(b.Candidates) != 0 {
+						t.Errorf("layer %s: got %s with %d candidates, "+
+							"want full", b.Digest, b.Decision,
+							len(b.Candidates))
+					}
+					continue
+				}
+				if b.Decision != record.DecisionPatch ||
+					len(b.Candidates) == 0 {
+					t.Fatalf("layer %s: got %s, want a patch", b.Digest,
+						b.Decision)
+				}
+				// The first candidate shares the most content.
+				best := b.Candidates[0]
+				for _, l := range base.Layers {
+					if shared(files, b.Digest, l.Digest) >
+						shared(files, b.Digest, best.Digest) {
+						t.Errorf("layer %s: got candidate %s sharing %d "+
+							"bytes, %s shares %d", b.Digest, best.Digest,
+							shared(files, b.Digest, best.Digest), l.Digest,
+							shared(files, b.Digest, l.Digest))
+					}
+				}
+				if best.Overlap != shared(files, b.Digest, best.Digest) {
+					t.Errorf("layer %s: got overlap %d, counted %d",
+						b.Digest, best.Overlap,
+						shared(files, b.Digest, best.Digest))
+				}
+				if best.Source.Path != base.Path {
+					t.Errorf("candidate source %q, want the baseline %q",
+						best.Source.Path, base.Path)
+				}
+			}
+		})
+	}
+
+	for _, opts := range []Options{{IntraLayer: "sometimes"},
+		{Candidates: -1}} {
+		err := Run(context.Background(), strings.NewReader(fp), "fp",
+			io.Discard, opts)
+		if got := exit.Code(err); got != exit.UsageErr {
+			t.Errorf("options %+v: got exit %d (%v), want %d", opts, got,
+				err, exit.UsageErr)
+		}
+	}
+}
+
+func runPlanOpts(t testing.TB, in string, opts Options) (string,
+	[]record.Blob, error) {
+	t.Helper()
+	var out bytes.Buffer
+	if err := Run(context.Background(), strings.NewReader(in), "in",
+		&out, opts); err != nil {
+		t.Fatal(err)
+	}
+	var blobs []record.Blob
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, `"kind":"blob"`) {
+			var b record.Blob
+			if err := json.Unmarshal([]byte(line), &b); err != nil {
+				t.Fatal(err)
+			}
+			blobs = append(blobs, b)
+		}
+	}
+	return out.String(), blobs, nil
+}
+
+// TestUpstreamV4Ranking checks the trap of the upstream v4 fixtures:
+// each target layer's first candidate is the baseline layer that shares
+// its files, even where another is closer in size.
+func TestUpstreamV4Ranking(t *testing.T) {
+	const dir = "../../../shared/fixtures/upstream-diffah"
+	for _, form := range []string{"_oci", "_s2"} {
+		t.Run(form, func(t *testing.T) {
+			baseline := filepath.Join(dir, "v4_baseline"+form+".tar")
+			target := filepath.Join(dir, "v4_target"+form+".tar")
+			if _, err := os.Stat(target); err != nil {
+				t.Skipf("no upstream fixtures: %v", err)
+			}
+			fp, files, base, _ := fingerprintPair(t, baseline, target)
+			_, blobs, _ := runPlanOpts(t, fp, Options{})
+			trap := 0
+			for _, b := range blobs {
+				if b.Decision != record.DecisionPatch {
+					continue
+				}
+				var bestShared int64
+				var closest ocispec.Descriptor
+				for _, l := range base.Layers {
+					bestShared = max(bestShared,
+						shared(files, b.Digest, l.Digest))
+					if closest.Digest == "" || abs(l.Size-b.Size) <
+						abs(closest.Size-b.Size) {
+						closest = l
+					}
+				}
+				got := b.Candidates[0].Digest
+				if shared(files, b.Digest, got) != bestShared {
+					t.Errorf("layer %s: got candidate %s sharing %d "+
+						"bytes, want one sharing %d", b.Digest, got,
+						shared(files, b.Digest, got), bestShared)
+				}
+				if closest.Digest != got {
+					trap++
+				}
+			}
+			if trap == 0 {
+				t.Errorf("got no layer whose size-closest baseline layer " +
+					"differs from its best candidate; the fixture's trap " +
+					"was not exercised")
+			}
+		})
+	}
+}
+
+func abs(n int64) int64 {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
