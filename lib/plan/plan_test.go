@@ -463,6 +463,16 @@ func TestIntraLayer(t *testing.T) {
 	for _, mode := range []string{IntraOff, IntraAuto, ""} {
 		t.Run("mode "+mode, func(t *testing.T) {
 			_, blobs, _ := runPlanOpts(t, fp, Options{IntraLayer: mode})
+			seen := 0
+			for _, b := range blobs {
+				if changed[b.Digest] {
+					seen++
+				}
+			}
+			if seen != len(changed) {
+				t.Fatalf("got %d of the %d changed layers in the plan",
+					seen, len(changed))
+			}
 			for _, b := range blobs {
 				if !changed[b.Digest] {
 					if b.Decision == record.DecisionPatch {
