@@ -346,3 +346,70 @@ func TestErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestWorkersDeterministic checks that the worker count does not change
+// the archive, and that every patch kept is smaller than its blob.
+func TestWorkersDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	var inputs []fingerprint.Input
+	for v, role := range map[int]string{1: record.RoleBaseline,
+		3: record.RoleTarget} {
+		path := filepath.Join(dir, "v"+string(rune('0'+v))+".tar")
+		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
+			"oci-archive"); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
+			Path: path})
+	}
+	var fp, pl bytes.Buffer
+	ctx := context.Background()
+	if err := fingerprint.Run(ctx, inputs, &fp,
+		fingerprint.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Run(ctx, &fp, "fp", &pl, plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var first digest.Digest
+	for _, workers := range []int{1, 2, 5} {
+		out := filepath.Join(dir, "delta.tar")
+		err := Run(ctx, strings.NewReader(pl.String()), "plan", out,
+			io.Discard, Options{Workers: workers, TempDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(out)
+		if first == "" {
+			first = digest.FromBytes(data)
+		} else if got := digest.FromBytes(data); got != first {
+			t.Errorf("workers %d: got %s, want %s", workers, got, first)
+		}
+	}
+
+	a, err := delta.Open(filepath.Join(dir, "delta.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	patches := 0
+	for _, b := range a.Sidecar.Blobs {
+		if b.Encoding != delta.EncodingPatch {
+			continue
+		}
+		patches++
+		if b.StoredSize >= b.Size {
+			t.Errorf("patch of %s: got %d bytes for a %d-byte blob, want "+
+				"smaller (else it ships whole)", b.Digest, b.StoredSize,
+				b.Size)
+		}
+	}
+	// Realistic 1 -> 3 changes a few bytes in two layers.
+	if patches != 2 {
+		t.Errorf("got %d patches, want 2", patches)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 3 {
+		t.Errorf("got %d files in the folder, want v1, v3 and the delta "+
+			"(no spooled patches)", len(ents))
+	}
+}
