@@ -265,7 +265,7 @@ func (img *Image) validate(stored map[digest.Digest]Blob) error {
 			return fmt.Errorf("blob %s is neither stored nor supplied "+
 				"by the baseline", d)
 		}
-		if isStored && b.Encoding == EncodingPatch &&
+		if !fromBaseline[d] && b.Encoding == EncodingPatch &&
 			!fromBaseline[b.PatchRef] {
 			return fmt.Errorf("patch %s refers to %s, which the "+
 				"baseline does not supply", d, b.PatchRef)

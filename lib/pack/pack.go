@@ -316,14 +316,21 @@ func (p *packer) image(ctx context.Context, pair plan.Pair,
 		}
 	}
 	// The references of patches come from the baseline too.
+	fromBaseline := map[digest.Digest]bool{}
+	for _, d := range img.Baseline.Blobs {
+		fromBaseline[d] = true
+	}
 	for _, d := range img.Blobs {
 		e := patches[d]
-		if e == nil || seen[e.ref] {
+		if e == nil || fromBaseline[e.ref] {
 			continue
 		}
-		seen[e.ref] = true
-		img.Blobs = append(img.Blobs, e.ref)
+		fromBaseline[e.ref] = true
 		img.Baseline.Blobs = append(img.Baseline.Blobs, e.ref)
+		if !seen[e.ref] {
+			seen[e.ref] = true
+			img.Blobs = append(img.Blobs, e.ref)
+		}
 	}
 
 	if t.ArchiveSHA256 == "" {

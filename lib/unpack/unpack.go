@@ -169,7 +169,10 @@ func plan(ctx context.Context, a *delta.Archive, img delta.Image,
 		fromBaseline[d] = true
 	}
 	for _, d := range img.Blobs {
-		if b, ok := stored[d]; ok {
+		// A blob this baseline holds comes from it, even when the delta
+		// stores it for another image (perhaps as a patch against a
+		// layer this baseline lacks).
+		if b, ok := stored[d]; ok && !fromBaseline[d] {
 			loc, _ := a.Location(b.Stored)
 			rec.Blobs = append(rec.Blobs, record.AssemblyBlob{
 				Digest: d, Size: b.Size, From: record.FromDelta,
