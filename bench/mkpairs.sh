@@ -35,8 +35,12 @@ go_pair() {
 		zip=$(cd /tmp && go mod download -json \
 			"golang.org/toolchain@v0.0.1-go$v.linux-amd64" |
 			sed -n 's/.*"Zip": "\(.*\)".*/\1/p')
-		rm -rf "go-$v" && mkdir "go-$v"
-		unzip -q "$zip" -d "go-$v"
+		rm -rf "go-$v" "go-$v.zip" && mkdir -p "go-$v/usr/local"
+		unzip -q "$zip" -d "go-$v.zip"
+		# As an image would hold it: the tree at /usr/local/go.
+		mv "go-$v.zip/golang.org/toolchain@v0.0.1-go$v.linux-amd64" \
+			"go-$v/usr/local/go"
+		rm -rf "go-$v.zip"
 	done
 	dtar go-1.26.7 go.ref
 	dtar go-1.26.8 go.target

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
 
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/klauspost/compress/zstd"
@@ -161,9 +162,19 @@ type decoder struct {
 	limit   int64
 }
 
+// zstdDecoders keeps zstd decoders, and the window buffers they have
+// grown, between calls of Decode.
+var zstdDecoders sync.Pool
+
 func (d *decoder) close() {
 	if d.zd != nil {
-		d.zd.Close()
+		// Drop the dictionary and the patch reader before pooling.
+		if d.zd.ResetWithOptions(nil,
+			zstd.WithDecoderDictDelete(dictID)) == nil {
+			zstdDecoders.Put(d.zd)
+		} else {
+			d.zd.Close()
+		}
 	}
 }
 
@@ -202,6 +213,9 @@ func (d *decoder) frame(ctx context.Context, n int) error {
 		opts = []zstd.DOption{zstd.WithDecoderDictRaw(dictID, d.dict)}
 	}
 	lr := &io.LimitedReader{R: d.pr, N: int64(frameLen)}
+	if d.zd == nil {
+		d.zd, _ = zstdDecoders.Get().(*zstd.Decoder)
+	}
 	if d.zd == nil {
 		d.zd, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
 			zstd.WithDecoderLowmem(true),

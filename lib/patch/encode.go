@@ -194,84 +194,171 @@ func (e *encoder) tar(matcher bool) error {
 		return e.gap(0, e.targetSize)
 	}
 	refs := newTarIndex(refFiles)
+	if matcher {
+		return e.grouped(refs, targetFiles)
+	}
 
 	pos := int64(0)
 	for _, f := range targetFiles {
-		if err := e.gap(pos, f.off); err != nil {
+		if err := e.literal(pos, f.off); err != nil {
 			return err
 		}
-		if err := e.file(refs, f); err != nil {
+		if err := e.entry(refs, f); err != nil {
 			return err
 		}
 		pos = f.off + f.size
 	}
-	return e.gap(pos, e.targetSize)
+	return e.literal(pos, e.targetSize)
 }
 
-// file encodes the content of one target file.
-func (e *encoder) file(refs *tarIndex, f tarFile) error {
+// entry encodes one target file for design Tar: a copy when its
+// reference file is equal, else a frame with that file as dictionary.
+func (e *encoder) entry(refs *tarIndex, f tarFile) error {
 	g, _, ok := refs.best(f)
-	fits := ok && f.size >= minDictFile && f.size <= autoMaxDict &&
-		g.size <= autoMaxDict
-	if e.sc == nil {
-		switch {
-		case ok && g.size == f.size:
-			same, err := e.sameContent(f, g)
-			if err != nil {
-				return err
-			}
-			if same {
-				e.em.copy(g.off, f.size)
-				return e.em.err
-			}
+	if ok && g.size == f.size {
+		same, err := e.sameContent(f, g)
+		if err != nil {
+			return err
 		}
-		if !fits {
-			return e.literal(f.off, f.off+f.size)
+		if same {
+			e.em.copy(g.off, f.size)
+			return e.em.err
 		}
-		return e.dictFrame(f, g)
 	}
-	if !fits {
-		return e.gap(f.off, f.off+f.size)
+	if !ok || f.size < minDictFile || f.size > autoMaxDict ||
+		g.size > autoMaxDict {
+		return e.literal(f.off, f.off+f.size)
 	}
-
-	// Let the matcher try first; keep its operations when they cover
-	// (nearly) the whole file.
-	var ops []op
-	var literal int64
-	err := e.sc.scan(e.ctx, f.off, f.off+f.size, func(o op) error {
-		ops = append(ops, o)
-		if o.ref < 0 {
-			literal += o.n
-		}
-		return nil
-	})
+	dict, err := e.readDict(g.off, g.size)
 	if err != nil {
 		return err
-	}
-	if literal <= maxCoveredLiteral && literal*100 <= f.size {
-		for _, o := range ops {
-			if err := e.emit(o); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return e.dictFrame(f, g)
-}
-
-// dictFrame compresses file f with reference file g as dictionary.
-func (e *encoder) dictFrame(f, g tarFile) error {
-	if int64(cap(e.dict)) < g.size {
-		e.dict = make([]byte, g.size)
-	}
-	dict := e.dict[:g.size]
-	if _, err := e.ref.ReadAt(dict, g.off); err != nil {
-		return exit.IO(fmt.Errorf("reading reference at %d: %w",
-			g.off, err))
 	}
 	e.em.dictFrame(g.off, dict, io.NewSectionReader(e.target, f.off,
 		f.size), f.size, 2*autoMaxDict)
 	return e.em.err
+}
+
+// Grouping of changed files in design Auto.
+const (
+	// headerSlack is how far before a reference file its dictionary
+	// starts, so that its tar header (and a long name) is in it.
+	headerSlack = 1536
+	// maxGroupGap is the most target bytes between two changed files
+	// of one group.
+	maxGroupGap = 64 << 10
+	// maxGroupSpan bounds the target and reference span of a group of
+	// more than one file.
+	maxGroupSpan = 16 << 20
+)
+
+// item is a target file with what the matcher and the tar index found.
+type item struct {
+	f, g    tarFile
+	changed bool
+	ops     []op // the matcher's operations when !changed
+}
+
+// grouped is design Auto on tars. Files the matcher covers (nearly)
+// completely become its operations. Changed files with a reference
+// counterpart are grouped with nearby changed files; each group, with
+// the headers and small files between its members, is one frame whose
+// dictionary is the reference range holding the members' counterparts.
+func (e *encoder) grouped(refs *tarIndex, files []tarFile) error {
+	items := make([]item, len(files))
+	for i, f := range files {
+		it := &items[i]
+		it.f = f
+		g, _, ok := refs.best(f)
+		if !ok || f.size < minDictFile || f.size > autoMaxDict ||
+			g.size > autoMaxDict {
+			continue
+		}
+		var literal int64
+		err := e.sc.scan(e.ctx, f.off, f.off+f.size, func(o op) error {
+			it.ops = append(it.ops, o)
+			if o.ref < 0 {
+				literal += o.n
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if literal > maxCoveredLiteral || literal*100 > f.size {
+			it.g, it.changed, it.ops = g, true, nil
+		}
+	}
+
+	pos := int64(0)
+	for i := 0; i < len(items); i++ {
+		it := items[i]
+		end := it.f.off + it.f.size
+		if !it.changed {
+			if err := e.gap(pos, it.f.off); err != nil {
+				return err
+			}
+			if it.ops == nil {
+				if err := e.gap(it.f.off, end); err != nil {
+					return err
+				}
+			}
+			for _, o := range it.ops {
+				if err := e.emit(o); err != nil {
+					return err
+				}
+			}
+			pos = end
+			continue
+		}
+
+		// Grow the group while the next changed file is close by in
+		// the target and its counterpart close by in the reference.
+		rs := max(0, it.g.off-headerSlack)
+		re := it.g.off + it.g.size
+		last := i
+		for j := i + 1; j < len(items); j++ {
+			n := items[j]
+			if n.f.off-(items[last].f.off+items[last].f.size) >
+				maxGroupGap {
+				break
+			}
+			if !n.changed {
+				continue
+			}
+			nrs := min(rs, max(0, n.g.off-headerSlack))
+			nre := max(re, n.g.off+n.g.size)
+			if nre-nrs > maxGroupSpan ||
+				n.f.off+n.f.size-pos > maxGroupSpan {
+				break
+			}
+			rs, re, last = nrs, nre, j
+		}
+		end = items[last].f.off + items[last].f.size
+		dict, err := e.readDict(rs, re-rs)
+		if err != nil {
+			return err
+		}
+		e.em.dictFrame(rs, dict, io.NewSectionReader(e.target, pos,
+			end-pos), end-pos, 2*autoMaxDict+2*headerSlack)
+		if e.em.err != nil {
+			return e.em.err
+		}
+		pos, i = end, last
+	}
+	return e.gap(pos, e.targetSize)
+}
+
+// readDict reads ref[off:off+n] into the reusable dictionary buffer.
+func (e *encoder) readDict(off, n int64) ([]byte, error) {
+	if int64(cap(e.dict)) < n {
+		e.dict = make([]byte, n)
+	}
+	dict := e.dict[:n]
+	if _, err := e.ref.ReadAt(dict, off); err != nil {
+		return nil, exit.IO(fmt.Errorf("reading reference at %d: %w",
+			off, err))
+	}
+	return dict, nil
 }
 
 // sameContent reports whether f's and g's contents are equal.

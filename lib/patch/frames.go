@@ -20,6 +20,9 @@ const (
 	// autoMaxDict is the largest dictionary and the largest file the
 	// tar-aware designs compress with a dictionary.
 	autoMaxDict = 64 << 20
+	// maxCachedWindow is the window of the dictionary encoder that is
+	// kept for reuse; larger windows get an encoder per frame.
+	maxCachedWindow = 16 << 20
 )
 
 // emitter turns operations into frame chunks on w. Literals and copies
@@ -181,14 +184,22 @@ func (e *emitter) dictFrame(dictOff int64, dict []byte, content io.Reader,
 	if e.err != nil {
 		return
 	}
-	window := windowFor(int64(len(dict))+n+16, maxWindow)
+	// Frames that fit share one cached encoder of the smallest window.
+	window := max(windowFor(int64(len(dict))+n+16, maxWindow),
+		maxCachedWindow)
 	enc := e.dictEncs[window]
 	if enc == nil {
 		enc, e.err = newEncoder(window)
 		if e.err != nil {
 			return
 		}
-		e.dictEncs[window] = enc
+		// Keep small encoders for the next frames; big ones hold too
+		// much memory to keep.
+		if window <= maxCachedWindow {
+			e.dictEncs[window] = enc
+		} else {
+			defer enc.Close()
+		}
 	}
 	e.frame.Reset()
 	opt := zstd.WithEncoderDictRaw(dictID, dict)

@@ -142,19 +142,18 @@ func (x *refIndex) lookup(h uint64) (int64, bool) {
 
 // scanner runs the matcher over ranges of the target.
 type scanner struct {
-	x         *refIndex
-	target    io.ReaderAt
-	buf       []byte // target bytes from bufStart
-	bufStart  int64
-	a, b      []byte // compare buffers
-	litBuf    []byte
-	minExtend int64
+	x        *refIndex
+	target   io.ReaderAt
+	buf      []byte // target bytes from bufStart
+	bufStart int64
+	a, b     []byte // compare buffers
+	delta    int64  // reference minus target offset of the last copy
+	hasDelta bool
 }
 
 func newScanner(x *refIndex, target io.ReaderAt) *scanner {
 	return &scanner{x: x, target: target, buf: make([]byte, 0, 1<<20),
-		a: make([]byte, 64<<10), b: make([]byte, 64<<10),
-		litBuf: make([]byte, maxLiteral)}
+		a: make([]byte, 64<<10), b: make([]byte, 64<<10)}
 }
 
 // op is a copy (n > 0 and ref >= 0) or a literal (ref < 0) of the
@@ -164,16 +163,44 @@ type op struct {
 }
 
 // scan finds copies in target[start:end) and calls emit for every
-// literal run and copy, in order.
+// literal run and copy, in order. It prefers to go on at the distance
+// between target and reference of the last copy (delta): after a
+// mismatch it looks for the next place where that delta matches again
+// (a substitution), and an anchor that matches both at the delta and
+// elsewhere takes the delta.
 func (s *scanner) scan(ctx context.Context, start, end int64,
 	emit func(op) error) error {
 
 	litStart := start
 	t := start
-	for end-t >= hashWindow {
+	for end-t >= minResync {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+
+		// Resynchronise at the last delta within a short distance.
+		if s.hasDelta {
+			k, n, err := s.resync(t, end)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				if err := emitLiteral(litStart, t+k, emit); err != nil {
+					return err
+				}
+				if err := emit(op{t: t + k, n: n,
+					ref: t + k + s.delta}); err != nil {
+					return err
+				}
+				t += k + n
+				litStart = t
+				continue
+			}
+		}
+		if end-t < hashWindow {
+			break
+		}
+
 		p, r, ok, err := s.next(t, end)
 		if err != nil {
 			return err
@@ -181,21 +208,32 @@ func (s *scanner) scan(ctx context.Context, start, end int64,
 		if !ok {
 			break
 		}
-
-		// Extend the match backwards into the pending literal, then
-		// forwards.
-		back, err := s.extendBack(p, r, p-litStart)
-		if err != nil {
-			return err
-		}
 		fwd, err := s.extendFwd(p, r, end-p)
 		if err != nil {
 			return err
+		}
+		if s.hasDelta && r != p+s.delta {
+			rd := p + s.delta
+			if rd >= 0 && rd < s.x.refSize {
+				fd, err := s.extendFwd(p, rd, end-p)
+				if err != nil {
+					return err
+				}
+				if fd >= fwd {
+					r, fwd = rd, fd
+				}
+			}
 		}
 		if fwd < hashWindow {
 			// A hash collision: step over the anchor.
 			t = p + 1
 			continue
+		}
+
+		// Extend the match backwards into the pending literal.
+		back, err := s.extendBack(p, r, p-litStart)
+		if err != nil {
+			return err
 		}
 		if err := emitLiteral(litStart, p-back, emit); err != nil {
 			return err
@@ -204,10 +242,48 @@ func (s *scanner) scan(ctx context.Context, start, end int64,
 			ref: r - back}); err != nil {
 			return err
 		}
+		s.delta, s.hasDelta = r-p, true
 		t = p + fwd
 		litStart = t
 	}
 	return emitLiteral(litStart, end, emit)
+}
+
+// Resynchronisation after a mismatch.
+const (
+	// resyncSpan is how far resync looks for the delta to match again.
+	resyncSpan = 512
+	// minResync is the shortest run resync turns into a copy.
+	minResync = 12
+)
+
+// resync looks for the first k < resyncSpan where target[t+k:] matches
+// the reference at the last delta for at least minResync bytes, and
+// returns k and the length n of that match (n is 0 if none).
+func (s *scanner) resync(t, end int64) (k, n int64, err error) {
+	r := t + s.delta
+	span := min(resyncSpan, end-t, s.x.refSize-r)
+	if r < 0 || span < minResync {
+		return 0, 0, nil
+	}
+	a, b := s.a[:span], s.b[:span]
+	if err := s.readBoth(a, b, t, r); err != nil {
+		return 0, 0, err
+	}
+	run := int64(0)
+	for i := range a {
+		if a[i] != b[i] {
+			run = 0
+			continue
+		}
+		run++
+		if run == minResync {
+			k = int64(i) + 1 - minResync
+			n, err := s.extendFwd(t+k, r+k, end-t-k)
+			return k, n, err
+		}
+	}
+	return 0, 0, nil
 }
 
 func emitLiteral(start, end int64, emit func(op) error) error {
