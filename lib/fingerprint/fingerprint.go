@@ -235,15 +235,17 @@ func describeLayer(ctx context.Context, a *image.Archive,
 	}
 	defer rc.Close()
 
-	// TODO(#4): no cap on the decompressed size yet; a bomb can fill the
-	// time (not memory or disk: entries are hashed and discarded).
 	plain, kind, err := image.Decompress(rc)
 	if err != nil {
 		return fmt.Errorf("%s: layer %s: %w", a.Path, l.Digest, err)
 	}
 	defer plain.Close()
 	diffID := sha256.New()
-	counted := &countingReader{r: io.TeeReader(plain, diffID)}
+	what := fmt.Sprintf("%s: layer %s (%d bytes stored)", a.Path,
+		l.Digest, l.Size)
+	limited := image.LimitExpansion(plain, what,
+		image.ExpansionLimit(l.Size))
+	counted := &countingReader{r: io.TeeReader(limited, diffID)}
 
 	lr := record.Layer{Kind: record.KindLayer, Digest: l.Digest,
 		Size: l.Size, MediaType: l.MediaType, Compression: kind, Tar: true}
