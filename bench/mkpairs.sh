@@ -9,6 +9,8 @@
 #   debian   Debian bookworm minbase root file system, then the same tree
 #            after `apt-get upgrade` from bookworm-security/-updates
 #   go       Go toolchain go1.26.7 and go1.26.8 (linux-amd64) trees
+#   debian-big  the same with a JDK, clang/LLVM, g++, Python and Go
+#            installed (over 1 GB)
 #   random1m, random64m   random bytes, nothing shared
 set -eu
 cache=${DIFFAH_BENCH_CACHE:-$HOME/.cache/diffah-bench}
@@ -46,27 +48,29 @@ go_pair() {
 	dtar go-1.26.8 go.target
 }
 
-debian_pair() {
-	[ -f debian.target ] && return 0
+debian_pair() { # name [packages to include]
+	name=$1
+	[ -f "$name.target" ] && return 0
 	mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-	rm -rf deb-ref deb-target
-	debootstrap --variant=minbase bookworm deb-ref "$mirror"
+	rm -rf "$name-ref" "$name-target"
+	debootstrap --variant=minbase ${2:+--include=$2} bookworm \
+		"$name-ref" "$mirror"
 	# As a container build would: no package cache, no apt lists.
-	chroot deb-ref apt-get clean
-	rm -rf deb-ref/var/lib/apt/lists/*
-	dtar deb-ref debian.ref
-	cp -a deb-ref deb-target
-	cat >deb-target/etc/apt/sources.list <<SRC
+	chroot "$name-ref" apt-get clean
+	rm -rf "$name-ref"/var/lib/apt/lists/*
+	dtar "$name-ref" "$name.ref"
+	cp -a "$name-ref" "$name-target"
+	cat >"$name-target/etc/apt/sources.list" <<SRC
 deb $mirror bookworm main
 deb $mirror bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 SRC
-	chroot deb-target apt-get -q update
-	chroot deb-target env DEBIAN_FRONTEND=noninteractive \
+	chroot "$name-target" apt-get -q update
+	chroot "$name-target" env DEBIAN_FRONTEND=noninteractive \
 		apt-get -q -y upgrade
-	chroot deb-target apt-get clean
-	rm -rf deb-target/var/lib/apt/lists/*
-	dtar deb-target debian.target
+	chroot "$name-target" apt-get clean
+	rm -rf "$name-target"/var/lib/apt/lists/*
+	dtar "$name-target" "$name.target"
 }
 
 for p in ${*:-random1m random64m go debian}; do
@@ -74,7 +78,9 @@ for p in ${*:-random1m random64m go debian}; do
 	random1m) random_pair random1m 1048576 ;;
 	random64m) random_pair random64m 67108864 ;;
 	go) go_pair ;;
-	debian) debian_pair ;;
+	debian) debian_pair debian ;;
+	debian-big) debian_pair debian-big \
+		openjdk-17-jdk-headless,clang,llvm,g++,python3,golang-go ;;
 	*) echo "mkpairs: unknown pair $p" >&2; exit 2 ;;
 	esac
 done

@@ -117,8 +117,11 @@ func open(name string) (*os.File, int64, error) {
 	return f, fi.Size(), nil
 }
 
-// measure runs a command and returns its wall time and peak RSS in MiB.
-func measure(name string, args ...string) (time.Duration, int64, error) {
+// measure runs a command and returns its wall time, its CPU time (user
+// plus system) and its peak RSS in MiB.
+func measure(name string, args ...string) (time.Duration, time.Duration,
+	int64, error) {
+
 	cmd := exec.Command(name, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -126,17 +129,19 @@ func measure(name string, args ...string) (time.Duration, int64, error) {
 	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s %s: %w: %s", name,
+		return 0, 0, 0, fmt.Errorf("%s %s: %w: %s", name,
 			strings.Join(args, " "), err, stderr.String())
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return wall, ru.Maxrss / 1024, nil
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return wall, cpu, ru.Maxrss / 1024, nil
 }
 
 type result struct {
 	name           string
 	size           int64
 	enc, dec       time.Duration
+	encCPU, decCPU time.Duration
 	encMem, decMem int64
 }
 
@@ -146,9 +151,11 @@ func run(cache string, pairs, designs []string, cli bool) error {
 		return err
 	}
 	totals := map[string]int64{}
+	encTotals := map[string]time.Duration{}
+	cpuTotals := map[string]time.Duration{}
 	var order []string
-	fmt.Println("| pair | target | codec | patch bytes | ratio | " +
-		"encode s | decode s | enc MiB | dec MiB |")
+	fmt.Println("| pair | target bytes | codec | patch bytes | ratio | " +
+		"encode s (cpu) | decode s (cpu) | encode MiB | decode MiB |")
 	fmt.Println("|---|---:|---|---:|---:|---:|---:|---:|---:|")
 	for _, pair := range pairs {
 		ref := filepath.Join(cache, pair+".ref")
@@ -168,12 +175,12 @@ func run(cache string, pairs, designs []string, cli bool) error {
 		var rows []result
 		if cli {
 			r := result{name: "zstd CLI"}
-			r.enc, r.encMem, err = measure("zstd", "-q", "-f", "-19",
+			r.enc, r.encCPU, r.encMem, err = measure("zstd", "-q", "-f", "-19",
 				"--long=31", "--patch-from="+ref, target, "-o", p)
 			if err != nil {
 				return err
 			}
-			r.dec, r.decMem, err = measure("zstd", "-q", "-f", "-d",
+			r.dec, r.decCPU, r.decMem, err = measure("zstd", "-q", "-f", "-d",
 				"--long=31", "--memory=2048MB", "--patch-from="+ref, p,
 				"-o", dec)
 			if err != nil {
@@ -185,14 +192,14 @@ func run(cache string, pairs, designs []string, cli bool) error {
 		}
 		for _, d := range designs {
 			r := result{name: d}
-			r.enc, r.encMem, err = measure(self, "encode", d, ref,
+			r.enc, r.encCPU, r.encMem, err = measure(self, "encode", d, ref,
 				target, p)
 			if err != nil {
 				fmt.Fprintf(os.Stderr, "patchbench: %s %s: %v\n", pair,
 					d, err)
 				continue
 			}
-			r.dec, r.decMem, err = measure(self, "decode", ref, p, dec)
+			r.dec, r.decCPU, r.decMem, err = measure(self, "decode", ref, p, dec)
 			if err != nil {
 				return err
 			}
@@ -205,17 +212,21 @@ func run(cache string, pairs, designs []string, cli bool) error {
 				order = append(order, r.name)
 			}
 			totals[r.name] += r.size
-			fmt.Printf("| %s | %d | %s | %d | %.4f | %.2f | %.2f | %d "+
-				"| %d |\n", pair, fi.Size(), r.name, r.size,
-				float64(r.size)/float64(max(fi.Size(), 1)),
-				r.enc.Seconds(), r.dec.Seconds(), r.encMem, r.decMem)
+			encTotals[r.name] += r.enc
+			cpuTotals[r.name] += r.encCPU
+			fmt.Printf("| %s | %d | %s | %d | %.4f | %.1f (%.1f) | "+
+				"%.2f (%.2f) | %d | %d |\n", pair, fi.Size(), r.name,
+				r.size, float64(r.size)/float64(max(fi.Size(), 1)),
+				r.enc.Seconds(), r.encCPU.Seconds(), r.dec.Seconds(),
+				r.decCPU.Seconds(), r.encMem, r.decMem)
 		}
 		os.Remove(p)
 		os.Remove(dec)
 	}
 	fmt.Println()
 	for _, n := range order {
-		fmt.Printf("total %s: %d bytes\n", n, totals[n])
+		fmt.Printf("total %s: %d bytes, encode %.1f s (cpu %.1f s)\n", n,
+			totals[n], encTotals[n].Seconds(), cpuTotals[n].Seconds())
 	}
 	return nil
 }

@@ -56,11 +56,16 @@ func Decode(ctx context.Context, w io.Writer, ref io.ReaderAt,
 			if err := d.frame(ctx, n); err != nil {
 				return err
 			}
+		case chunkStored:
+			if err := d.stored(ctx, n); err != nil {
+				return err
+			}
 		case chunkEnd:
 			return d.finish(out, bw, h)
 		default:
 			return exit.Contentf("patch: chunk %d at byte %d: tag %#x, "+
-				"want %#x or %#x", n, pr.off-1, tag, chunkFrame, chunkEnd)
+				"want %#x, %#x or %#x", n, pr.off-1, tag, chunkFrame,
+				chunkStored, chunkEnd)
 		}
 	}
 }
@@ -241,6 +246,18 @@ func (d *decoder) frame(ctx context.Context, n int) error {
 	return nil
 }
 
+// stored reads one stored chunk (after its tag) and runs its
+// operations.
+func (d *decoder) stored(ctx context.Context, n int) error {
+	what := fmt.Sprintf("chunk %d", n)
+	size, err := readUvarint(d.pr, maxBlobSize)
+	if err != nil {
+		return d.pr.fail(what+" length", err)
+	}
+	lr := &io.LimitedReader{R: d.pr, N: int64(size)}
+	return d.run(ctx, bufio.NewReaderSize(lr, 64<<10), what)
+}
+
 // run executes the operations of one decompressed frame.
 func (d *decoder) run(ctx context.Context, ops *bufio.Reader,
 	what string) error {
@@ -253,7 +270,7 @@ func (d *decoder) run(ctx context.Context, ops *bufio.Reader,
 		if errors.As(err, &tl) || errors.Is(err, errVarint) {
 			return exit.Contentf("patch: %s: %w", what, err)
 		}
-		return exit.Contentf("patch: %s: zstd: %w", what, err)
+		return exit.Contentf("patch: %s: operations: %w", what, err)
 	}
 	var copyEnd int64
 	for i := 0; ; i++ {

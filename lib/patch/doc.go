@@ -37,6 +37,7 @@
 //	version = 0x01                       1 byte
 //	codec  = 0x01 ("zstd-ops")           1 byte; future codecs get new values
 //	chunk  = 0x01 dictOff dictLen frameLen frame
+//	       | 0x02 opsLen ops             operations stored uncompressed
 //	end    = 0x00 sha256(target)         33 bytes
 //
 // A frame is one zstd frame. When dictLen is not zero, the bytes

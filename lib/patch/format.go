@@ -16,8 +16,9 @@ const (
 
 // Chunk and operation tags.
 const (
-	chunkEnd   = 0x00
-	chunkFrame = 0x01
+	chunkEnd    = 0x00
+	chunkFrame  = 0x01
+	chunkStored = 0x02
 
 	opLiteral = 0x01
 	opCopy    = 0x02

@@ -34,6 +34,7 @@ type emitter struct {
 
 	plain    *zstd.Encoder
 	frame    bytes.Buffer // compressed bytes of the open plain frame
+	rawOps   bytes.Buffer // the same operations uncompressed
 	open     bool
 	raw      int64 // uncompressed bytes in the open plain frame
 	copyEnd  int64 // end of the last copy in the open plain frame
@@ -88,9 +89,12 @@ func (e *emitter) writeOp(op []byte, payload []byte) {
 			}
 		}
 		e.frame.Reset()
+		e.rawOps.Reset()
 		e.plain.Reset(&e.frame)
 		e.open, e.raw, e.copyEnd = true, 0, 0
 	}
+	e.rawOps.Write(op)
+	e.rawOps.Write(payload)
 	if _, err := e.plain.Write(op); err != nil {
 		e.err = err
 		return
@@ -154,7 +158,21 @@ func (e *emitter) closePlain() {
 	if e.err = e.plain.Close(); e.err != nil {
 		return
 	}
-	e.writeChunk(0, 0, e.frame.Bytes())
+	if e.frame.Len() < e.rawOps.Len() {
+		e.writeChunk(0, 0, e.frame.Bytes())
+		return
+	}
+
+	// Incompressible: store the operations as they are.
+	hdr := binary.AppendUvarint([]byte{chunkStored},
+		uint64(e.rawOps.Len()))
+	if _, err := e.w.Write(hdr); err != nil {
+		e.err = exit.IO(fmt.Errorf("writing patch: %w", err))
+		return
+	}
+	if _, err := e.w.Write(e.rawOps.Bytes()); err != nil {
+		e.err = exit.IO(fmt.Errorf("writing patch: %w", err))
+	}
 }
 
 func (e *emitter) writeChunk(dictOff, dictLen int64, frame []byte) {
