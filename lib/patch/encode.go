@@ -191,6 +191,9 @@ func (e *encoder) tar(matcher bool) error {
 		refFiles = listTar(e.ref, e.refSize)
 	}
 	if len(refFiles) == 0 {
+		if matcher {
+			return e.segments()
+		}
 		return e.gap(0, e.targetSize)
 	}
 	refs := newTarIndex(refFiles)
@@ -378,4 +381,61 @@ func (e *encoder) sameContent(f, g tarFile) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// segmentSize is the target span design Auto gives one dictionary frame
+// on blobs that are not tars.
+const segmentSize = 8 << 20
+
+// segments is design Auto on blobs that are not tars. The target is cut
+// into segments; a segment the matcher covers (nearly) completely, or
+// where it finds nothing at all, keeps the matcher's operations. Any
+// other segment becomes one frame whose dictionary is the reference
+// range at the distance of the segment's longest copy, or the whole
+// reference when that is small.
+func (e *encoder) segments() error {
+	for start := int64(0); start < e.targetSize; start += segmentSize {
+		end := min(start+segmentSize, e.targetSize)
+		var ops []op
+		var literal, longest int64
+		delta := int64(0)
+		err := e.sc.scan(e.ctx, start, end, func(o op) error {
+			ops = append(ops, o)
+			switch {
+			case o.ref < 0:
+				literal += o.n
+			case o.n > longest:
+				longest, delta = o.n, o.ref-o.t
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if literal <= maxCoveredLiteral || literal*100 <= end-start ||
+			longest == 0 {
+			for _, o := range ops {
+				if err := e.emit(o); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+
+		rs, re := int64(0), e.refSize
+		if e.refSize > 2*segmentSize {
+			rs = max(0, start+delta-segmentSize/2)
+			re = min(e.refSize, end+delta+segmentSize/2)
+		}
+		dict, err := e.readDict(rs, re-rs)
+		if err != nil {
+			return err
+		}
+		e.em.dictFrame(rs, dict, io.NewSectionReader(e.target, start,
+			end-start), end-start, 4*segmentSize)
+		if e.em.err != nil {
+			return e.em.err
+		}
+	}
+	return nil
 }
