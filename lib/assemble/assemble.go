@@ -85,9 +85,6 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	if opts.OutDir, err = filepath.Abs(opts.OutDir); err != nil {
 		return exit.IO(err)
 	}
-	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
-		return exit.IO(fmt.Errorf("output folder: %w", err))
-	}
 
 	r := record.NewReader(in, inName)
 	for {
@@ -280,6 +277,10 @@ func rebuild(ctx context.Context, rec *record.Assembly,
 		return nil, err
 	}
 	defer src.close()
+	// OUTDIR appears only once there is something to write into it.
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return nil, exit.IO(fmt.Errorf("output folder: %w", err))
+	}
 
 	t := rec.Target
 	format := opts.Format
@@ -476,6 +477,10 @@ func writeFile(name, format string, opts Options,
 	counter := &countWriter{w: tmp}
 	if err := write(counter); err != nil {
 		return nil, err
+	}
+	// CreateTemp makes the file 0600; an image archive is 0644.
+	if err := tmp.Chmod(0o644); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
 	if err := tmp.Sync(); err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))

@@ -81,6 +81,10 @@ func Write(path string, sc *Sidecar, members []Member,
 	if err := tw.Close(); err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
+	// CreateTemp makes the file 0600; a delta is meant to be shared.
+	if err := tmp.Chmod(0o644); err != nil {
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	}
 	if err := tmp.Sync(); err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}

@@ -87,7 +87,7 @@ func describe(ctx context.Context, in Input, w *record.Writer,
 	a, err := image.Open(ctx, abs, image.OpenOptions{
 		Selector: selector, Platform: opts.Platform, TempDir: opts.TempDir})
 	if err != nil {
-		return err
+		return fmt.Errorf("%s of %q: %w", in.Role, in.Name, err)
 	}
 	defer a.Close()
 	img := a.Image()

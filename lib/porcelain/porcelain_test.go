@@ -363,8 +363,8 @@ func TestImportErrors(t *testing.T) {
 		{"missing baseline skips", nil, false, exit.OK, "app: skipped"},
 		{"missing baseline strict", nil, true, exit.UsageErr, ""},
 		{"baseline file absent", map[string]string{
-			"app": filepath.Join(fx.dir, "absent.tar")}, false, exit.EnvErr,
-			""},
+			"app": filepath.Join(fx.dir, "absent.tar")}, false,
+			exit.UsageErr, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -632,9 +632,9 @@ func TestExportErrors(t *testing.T) {
 		{"bad name", []spec.Pair{{Name: "App", Baseline: fx.v1,
 			Target: fx.v2}}, exit.UsageErr},
 		{"missing baseline", []spec.Pair{{Name: "app", Baseline: absent,
-			Target: fx.v2}}, exit.EnvErr},
+			Target: fx.v2}}, exit.UsageErr},
 		{"missing target", []spec.Pair{{Name: "app", Baseline: fx.v1,
-			Target: absent}}, exit.EnvErr},
+			Target: absent}}, exit.UsageErr},
 		{"target not an image", []spec.Pair{{Name: "app",
 			Baseline: fx.v1, Target: fx.delta}}, exit.Corrupt},
 	}
