@@ -17,6 +17,7 @@ func TestLibraryDoesNotImportCommands(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	forbidden := []string{"github.com/diffah/diffah/cmd",
+		"github.com/diffah/diffah/internal",
 		"github.com/alecthomas/kong"}
 	for _, line := range strings.Split(string(out), "\n") {
 		pkg, imports, ok := strings.Cut(line, ": ")

@@ -35,88 +35,29 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/diffah/diffah/internal/tools"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
-// TODO(#2): the tools' command lines live in cmd/internal/tools, which
-// Go's internal-package rule keeps this package (outside cmd/) from
-// importing, so testscript.Main cannot register tools.Diffah and the
-// others as in-process commands. Until that package moves (for example
-// to internal/tools), TestMain builds the six binaries once and puts
-// them first on $PATH; scripts call them with exec either way.
-
-// tools are the binaries the scripts run.
-var toolNames = []string{"diffah", "diffah-fingerprint", "diffah-plan",
-	"diffah-pack", "diffah-unpack", "diffah-assemble"}
-
+// TestMain registers the six tools as commands the scripts run with
+// exec: testscript re-executes this test binary as each of them.
 func TestMain(m *testing.M) {
-	os.Exit(runMain(m))
-}
-
-func runMain(m *testing.M) int {
-	bin, err := os.MkdirTemp("", "diffah-testscripts-")
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testscripts: %v\n", err)
-		return 1
-	}
-	defer os.RemoveAll(bin)
-	if err := buildTools(bin); err != nil {
-		fmt.Fprintf(os.Stderr, "testscripts: %v\n", err)
-		return 1
-	}
-	os.Setenv("PATH", bin+string(filepath.ListSeparator)+
-		os.Getenv("PATH"))
-	return m.Run()
-}
-
-// buildTools builds the six tools into bin. It first reads every source
-// file the tools are built from, so that go test's result cache, which
-// records the files a test opens, is invalidated when any of them
-// changes.
-func buildTools(bin string) error {
-	for _, root := range []string{"../cmd", "../lib"} {
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry,
-			err error) error {
-			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".go") {
-				_, err = os.ReadFile(p)
-			}
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("read tool sources: %w", err)
-		}
-	}
-	for _, f := range []string{"../go.mod", "../go.sum"} {
-		if _, err := os.ReadFile(f); err != nil {
-			return fmt.Errorf("read tool sources: %w", err)
-		}
-	}
-
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
-	}
-	var pkgs []string
-	for _, name := range toolNames {
-		pkgs = append(pkgs, "../cmd/"+name)
-	}
-	cmd := exec.Command(goTool, append([]string{"build", "-o",
-		bin + string(filepath.Separator)}, pkgs...)...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "),
-			err, out)
-	}
-	return nil
+	testscript.Main(m, map[string]func(){
+		"diffah":             func() { os.Exit(tools.Diffah(os.Args[1:])) },
+		"diffah-fingerprint": func() { os.Exit(tools.Fingerprint(os.Args[1:])) },
+		"diffah-plan":        func() { os.Exit(tools.Plan(os.Args[1:])) },
+		"diffah-pack":        func() { os.Exit(tools.Pack(os.Args[1:])) },
+		"diffah-unpack":      func() { os.Exit(tools.Unpack(os.Args[1:])) },
+		"diffah-assemble":    func() { os.Exit(tools.Assemble(os.Args[1:])) },
+	})
 }
 
 // upstreamDir is the shared folder of archives written by another tool,

@@ -7,7 +7,7 @@ package main
 import (
 	"os"
 
-	"github.com/diffah/diffah/cmd/internal/tools"
+	"github.com/diffah/diffah/internal/tools"
 )
 
 func main() { os.Exit(tools.Pack(os.Args[1:])) }
