@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -83,6 +84,12 @@ func describe(ctx context.Context, in Input, w *record.Writer,
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return exit.IO(err)
+	}
+	// A path named on the command line that is not there is a usage
+	// error, like a missing spec file.
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return exit.Usagef("%s of %q: %s: no such file or directory",
+			in.Role, in.Name, path)
 	}
 	a, err := image.Open(ctx, abs, image.OpenOptions{
 		Selector: selector, Platform: opts.Platform, TempDir: opts.TempDir})

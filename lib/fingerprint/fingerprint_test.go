@@ -283,7 +283,7 @@ func TestErrors(t *testing.T) {
 		path     string
 		wantCode int
 	}{
-		{"missing file", filepath.Join(dir, "absent.tar"), exit.EnvErr},
+		{"missing file", filepath.Join(dir, "absent.tar"), exit.UsageErr},
 		{"not an image", junk, exit.Corrupt},
 	}
 	for _, tc := range tests {

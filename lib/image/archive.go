@@ -60,12 +60,6 @@ type layerKey struct {
 func Open(ctx context.Context, path string, opts OpenOptions) (*Archive,
 	error) {
 	st, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		// A path named on the command line that is not there is a
-		// usage error, like a missing spec file.
-		return nil, exit.Usagef("open image: %s: no such file or "+
-			"directory", path)
-	}
 	if err != nil {
 		return nil, exit.IO(fmt.Errorf("open image: %w", err))
 	}

@@ -12,9 +12,12 @@ package unpack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sort"
 
@@ -140,6 +143,10 @@ func plan(ctx context.Context, a *delta.Archive, img delta.Image,
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, exit.IO(err)
+	}
+	if _, err := os.Stat(abs); errors.Is(err, fs.ErrNotExist) {
+		return nil, exit.Usagef("baseline of %q: %s: no such file or "+
+			"directory", img.Name, path)
 	}
 	base, err := image.Open(ctx, abs, image.OpenOptions{Selector: selector,
 		Platform: opts.Platform, TempDir: opts.TempDir})

@@ -177,7 +177,7 @@ func TestBaselineErrors(t *testing.T) {
 			"app": fx.paths[1], "web": fx.paths[1]}, false, exit.UsageErr,
 			[]string{`"web"`, `"app"`}, nil},
 		{"baseline missing on disk", map[string]string{
-			"app": filepath.Join(fx.dir, "absent.tar")}, false, exit.EnvErr,
+			"app": filepath.Join(fx.dir, "absent.tar")}, false, exit.UsageErr,
 			[]string{"absent.tar"}, nil},
 		{"baseline not an image", map[string]string{"app": fx.delta},
 			false, exit.Corrupt, []string{"baseline of \"app\""}, nil},
