@@ -489,6 +489,8 @@ type tmember struct {
 	body     []byte
 	typeflag byte
 	size     int64 // header size when not len(body), -1 for len(body)
+	// sum overrides the sidecar's checksum record; "-" leaves it out.
+	sum string
 }
 
 func makeTar(t testing.TB, members []tmember) []byte {
@@ -506,6 +508,14 @@ func makeTar(t testing.TB, members []tmember) []byte {
 		}
 		if h.Typeflag == tar.TypeSymlink {
 			h.Linkname = "/etc/passwd"
+		}
+		if m.name == SidecarName && m.sum != "-" {
+			sum := m.sum
+			if sum == "" {
+				sum = digest.FromBytes(m.body).Encoded()
+			}
+			h.PAXRecords = map[string]string{PAXSidecarSHA256: sum}
+			h.Format = tar.FormatPAX
 		}
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
@@ -554,6 +564,16 @@ func TestOpenRejects(t *testing.T) {
 	good := sampleMembers(t, s)
 	if _, err := openBytes(t, makeTar(t, good)); err != nil {
 		t.Fatalf("the well-formed archive: got %v, want no error", err)
+	}
+	for _, sum := range []string{"-", strings.Repeat("0", 64)} {
+		ms := append([]tmember(nil), good...)
+		ms[0].sum = sum
+		_, err := openBytes(t, makeTar(t, ms))
+		if exit.Code(err) != exit.Corrupt ||
+			!strings.Contains(err.Error(), SidecarName) {
+			t.Errorf("sidecar checksum %q: got %v, want exit 4 naming %s",
+				sum, err, SidecarName)
+		}
 	}
 	hex := s.sc.Blobs[0].Digest.Encoded()
 	edit := func(f func(ms []tmember) []tmember) []byte {

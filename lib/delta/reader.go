@@ -69,6 +69,15 @@ func (a *Archive) index() error {
 	if err != nil {
 		return a.malformed("reading "+SidecarName, err)
 	}
+	want, ok := hdr.PAXRecords[PAXSidecarSHA256]
+	if !ok {
+		return exit.Contentf("%s: %s has no %s record in its header", a.Path,
+			SidecarName, PAXSidecarSHA256)
+	}
+	if got := digest.FromBytes(data).Encoded(); got != want {
+		return exit.Contentf("%s: %s is damaged: its SHA-256 is %s, its "+
+			"header says %s", a.Path, SidecarName, got, want)
+	}
 	sc, err := ParseSidecar(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.Path, err)

@@ -24,6 +24,11 @@ const Version = 1
 // SidecarName is the first member of every delta archive.
 const SidecarName = "diffah.json"
 
+// PAXSidecarSHA256 is the PAX record of the sidecar's tar header that
+// holds the hex SHA-256 of the sidecar, so that damage to the sidecar is
+// told from a delta made against another baseline.
+const PAXSidecarSHA256 = "DIFFAH.sidecar.sha256"
+
 // MaxSidecar bounds the sidecar's size.
 const MaxSidecar = 16 << 20
 

@@ -60,7 +60,9 @@ func Write(path string, sc *Sidecar, members []Member,
 	h := sha256.New()
 	counter := &countWriter{w: io.MultiWriter(tmp, h)}
 	tw := tar.NewWriter(counter)
-	if err := writeMember(tw, SidecarName, int64(len(sidecar)), mtime,
+	sum := map[string]string{PAXSidecarSHA256: digest.FromBytes(sidecar).
+		Encoded()}
+	if err := writeMember(tw, SidecarName, int64(len(sidecar)), mtime, sum,
 		bytesOpener(sidecar)); err != nil {
 		return nil, err
 	}
@@ -73,7 +75,8 @@ func Write(path string, sc *Sidecar, members []Member,
 			name := "blob " + string(m.Digest)
 			return digestio.NewReader(rc, name, m.Digest, m.Size), nil
 		}
-		err := writeMember(tw, MemberName(m.Digest), m.Size, mtime, open)
+		err := writeMember(tw, MemberName(m.Digest), m.Size, mtime, nil,
+			open)
 		if err != nil {
 			return nil, err
 		}
@@ -113,15 +116,19 @@ func uniqueSorted(members []Member) []Member {
 }
 
 func writeMember(tw *tar.Writer, name string, size int64, mtime time.Time,
-	open func() (io.ReadCloser, error)) error {
+	pax map[string]string, open func() (io.ReadCloser, error)) error {
 
 	hdr := &tar.Header{
-		Typeflag: tar.TypeReg,
-		Name:     name,
-		Size:     size,
-		Mode:     0o644,
-		ModTime:  mtime,
-		Format:   tar.FormatUSTAR,
+		Typeflag:   tar.TypeReg,
+		Name:       name,
+		Size:       size,
+		Mode:       0o644,
+		ModTime:    mtime,
+		Format:     tar.FormatUSTAR,
+		PAXRecords: pax,
+	}
+	if pax != nil {
+		hdr.Format = tar.FormatPAX
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return exit.IO(fmt.Errorf("writing member %s: %w", name, err))

@@ -59,6 +59,21 @@ func digestFromName(name string) digest.Digest {
 	return d
 }
 
+// configDigestFromName returns the digest spelled by a config member
+// named blobs/sha256/<hex> or <hex>.json, or "".
+func configDigestFromName(name string) digest.Digest {
+	dir, base := path.Split(name)
+	encoded, ok := strings.CutSuffix(base, ".json")
+	if !ok && dir != "blobs/sha256/" {
+		return ""
+	}
+	d := digest.NewDigestFromEncoded(digest.SHA256, encoded)
+	if validateDigest(d) != nil {
+		return ""
+	}
+	return d
+}
+
 // blobRef says where one blob of the image is stored.
 type blobRef struct {
 	member string // resolved member name; "" for an in-memory blob

@@ -186,6 +186,13 @@ func (a *Archive) buildDocker(ctx context.Context,
 	if err != nil {
 		return nil, err
 	}
+	// A config named by its digest (<hex>.json, blobs/sha256/<hex>) must
+	// hash to it: a damaged config is corruption, not another image.
+	if named := configDigestFromName(cfgMember); named != "" &&
+		digest.FromBytes(cfgBytes) != named {
+		return nil, exit.Contentf("%s: member %s: config does not match "+
+			"the digest in its name", a.Path, cfgMember)
+	}
 	var cfg imageConfig
 	if err := json.Unmarshal(cfgBytes, &cfg); err != nil {
 		return nil, exit.Contentf("%s: member %s: config: %w", a.Path,
