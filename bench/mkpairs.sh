@@ -65,9 +65,13 @@ deb $mirror bookworm main
 deb $mirror bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 SRC
+	# Some maintainer scripts (Java) need /proc.
+	mount -t proc proc "$name-target/proc"
+	trap 'umount "$cache/$name-target/proc" 2>/dev/null || :' EXIT
 	chroot "$name-target" apt-get -q update
 	chroot "$name-target" env DEBIAN_FRONTEND=noninteractive \
 		apt-get -q -y upgrade
+	umount "$name-target/proc"
 	chroot "$name-target" apt-get clean
 	rm -rf "$name-target"/var/lib/apt/lists/*
 	dtar "$name-target" "$name.target"

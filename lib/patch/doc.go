@@ -9,14 +9,20 @@
 // write the same container format, so Decode reads every one:
 //
 //   - Auto (the default) runs a long-distance matcher of our own: a
-//     rolling-hash index over the whole reference finds long runs the
-//     target shares with it, at any distance, and turns them into copy
-//     operations. When both blobs are tar archives, every regular file in
-//     the target that the matcher does not cover completely is compressed
-//     on its own, with the most similar file of the reference as a zstd
-//     dictionary (same path; else same path with digits masked; else same
-//     base name; else closest size). Everything else (tar headers,
-//     padding, new bytes) travels as literals in zstd frames.
+//     rolling-hash index over the whole reference finds runs the target
+//     shares with it, at any distance, and turns them into copy
+//     operations. When both blobs are tar archives, a regular file of
+//     the target that the matcher does not cover (nearly) completely is
+//     "changed": it gets the most similar file of the reference (same
+//     path; else same path with digits masked; else same base name;
+//     else closest size), and neighbouring changed files are grouped
+//     into one zstd frame, headers included, whose dictionary is the
+//     reference range that holds their counterparts. When the blobs are
+//     not tars, the target is cut into 8 MiB segments and a segment the
+//     matcher covers only partly is compressed with the reference range
+//     at the distance of its longest copy as dictionary. The rest
+//     (unchanged runs, tar headers, new bytes) is copies and literals in
+//     zstd frames without dictionary.
 //   - Match is the matcher alone, without per-file dictionaries.
 //   - Tar is the tar-aware design alone: an entry whose content equals
 //     that of its reference entry is a copy, a changed entry is

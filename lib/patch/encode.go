@@ -263,9 +263,11 @@ type item struct {
 
 // grouped is design Auto on tars. Files the matcher covers (nearly)
 // completely become its operations. Changed files with a reference
-// counterpart are grouped with nearby changed files; each group, with
-// the headers and small files between its members, is one frame whose
-// dictionary is the reference range holding the members' counterparts.
+// counterpart are grouped with nearby changed files; a group, with the
+// headers and small files between its members, is one frame whose
+// dictionary is the reference range holding the members' counterparts,
+// or one frame per member when that is smaller (zstd's hash tables
+// confuse similar files in a large dictionary).
 func (e *encoder) grouped(refs *tarIndex, files []tarFile) error {
 	items := make([]item, len(files))
 	for i, f := range files {
@@ -293,62 +295,135 @@ func (e *encoder) grouped(refs *tarIndex, files []tarFile) error {
 	}
 
 	pos := int64(0)
-	for i := 0; i < len(items); i++ {
-		it := items[i]
-		end := it.f.off + it.f.size
-		if !it.changed {
-			if err := e.gap(pos, it.f.off); err != nil {
+	for i := 0; i < len(items); {
+		last, rs, re := e.group(items, i, pos)
+		end := items[last].f.off + items[last].f.size
+		if last == i || !items[i].changed {
+			if err := e.singly(items[i:last+1], pos); err != nil {
 				return err
 			}
-			if it.ops == nil {
-				if err := e.gap(it.f.off, end); err != nil {
-					return err
-				}
-			}
-			for _, o := range it.ops {
-				if err := e.emit(o); err != nil {
-					return err
-				}
+			pos, i = end, last+1
+			continue
+		}
+
+		// Try the group both ways and keep the smaller.
+		e.em.flushCopy()
+		e.em.closePlain()
+		whole, err := e.trial(func() error {
+			return e.together(rs, re, pos, end)
+		})
+		if err != nil {
+			return err
+		}
+		single, err := e.trial(func() error {
+			return e.singly(items[i:last+1], pos)
+		})
+		if err != nil {
+			return err
+		}
+		if len(single) < len(whole) {
+			whole = single
+		}
+		if _, err := e.em.w.Write(whole); err != nil {
+			return exit.IO(fmt.Errorf("writing patch: %w", err))
+		}
+		pos, i = end, last+1
+	}
+	return e.gap(pos, e.targetSize)
+}
+
+// group returns the last item of the group that starts at items[i]
+// (i itself when it is unchanged or alone) and the reference range
+// that holds the counterparts of its changed files.
+func (e *encoder) group(items []item, i int, pos int64) (last int,
+	rs, re int64) {
+
+	it := items[i]
+	if !it.changed {
+		return i, 0, 0
+	}
+	rs = max(0, it.g.off-headerSlack)
+	re = it.g.off + it.g.size
+	last = i
+	for j := i + 1; j < len(items); j++ {
+		n := items[j]
+		if n.f.off-(items[last].f.off+items[last].f.size) > maxGroupGap {
+			break
+		}
+		if !n.changed {
+			continue
+		}
+		nrs := min(rs, max(0, n.g.off-headerSlack))
+		nre := max(re, n.g.off+n.g.size)
+		if nre-nrs > maxGroupSpan || n.f.off+n.f.size-pos > maxGroupSpan {
+			break
+		}
+		rs, re, last = nrs, nre, j
+	}
+	return last, rs, re
+}
+
+// singly encodes items from target offset pos on: unchanged files as
+// the matcher's operations, each changed file (with the header before
+// it) as one frame with its counterpart as dictionary.
+func (e *encoder) singly(items []item, pos int64) error {
+	for _, it := range items {
+		end := it.f.off + it.f.size
+		if it.changed {
+			rs := max(0, it.g.off-headerSlack)
+			if err := e.together(rs, it.g.off+it.g.size, pos,
+				end); err != nil {
+				return err
 			}
 			pos = end
 			continue
 		}
-
-		// Grow the group while the next changed file is close by in
-		// the target and its counterpart close by in the reference.
-		rs := max(0, it.g.off-headerSlack)
-		re := it.g.off + it.g.size
-		last := i
-		for j := i + 1; j < len(items); j++ {
-			n := items[j]
-			if n.f.off-(items[last].f.off+items[last].f.size) >
-				maxGroupGap {
-				break
-			}
-			if !n.changed {
-				continue
-			}
-			nrs := min(rs, max(0, n.g.off-headerSlack))
-			nre := max(re, n.g.off+n.g.size)
-			if nre-nrs > maxGroupSpan ||
-				n.f.off+n.f.size-pos > maxGroupSpan {
-				break
-			}
-			rs, re, last = nrs, nre, j
-		}
-		end = items[last].f.off + items[last].f.size
-		dict, err := e.readDict(rs, re-rs)
-		if err != nil {
+		if err := e.gap(pos, it.f.off); err != nil {
 			return err
 		}
-		e.em.dictFrame(rs, dict, io.NewSectionReader(e.target, pos,
-			end-pos), end-pos, 2*autoMaxDict+2*headerSlack)
-		if e.em.err != nil {
-			return e.em.err
+		if it.ops == nil {
+			if err := e.gap(it.f.off, end); err != nil {
+				return err
+			}
 		}
-		pos, i = end, last
+		for _, o := range it.ops {
+			if err := e.emit(o); err != nil {
+				return err
+			}
+		}
+		pos = end
 	}
-	return e.gap(pos, e.targetSize)
+	return nil
+}
+
+// together writes target[ts:te) as one frame with ref[rs:re) as
+// dictionary.
+func (e *encoder) together(rs, re, ts, te int64) error {
+	dict, err := e.readDict(rs, re-rs)
+	if err != nil {
+		return err
+	}
+	e.em.dictFrame(rs, dict, io.NewSectionReader(e.target, ts, te-ts),
+		te-ts, 2*autoMaxDict+2*headerSlack)
+	return e.em.err
+}
+
+// trial runs f with an emitter that writes to memory and returns what
+// it wrote. The encoders are shared with the real emitter, whose plain
+// frame must be closed.
+func (e *encoder) trial(f func() error) ([]byte, error) {
+	real := e.em
+	var buf bytes.Buffer
+	e.em = &emitter{w: &buf, plain: real.plain, dictEncs: real.dictEncs}
+	err := f()
+	if err == nil {
+		e.em.flushCopy()
+		e.em.closePlain()
+		err = e.em.err
+	}
+	real.plain = e.em.plain
+	e.em = real
+	return buf.Bytes(), err
 }
 
 // readDict reads ref[off:off+n] into the reusable dictionary buffer.
