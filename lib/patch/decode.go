@@ -205,6 +205,11 @@ func (d *decoder) frame(ctx context.Context, n int) error {
 	start := d.pr.off
 
 	// Load the dictionary and point the zstd decoder at this frame.
+	// TODO(#3): every frame may read up to MaxDict bytes of the
+	// reference, so a hostile patch of a few bytes per frame can make
+	// Decode read far more than the target size; a budget of dictionary
+	// bytes per target byte would bound that, once the encoder promises
+	// to respect one.
 	opts := []zstd.DOption{zstd.WithDecoderDictDelete(dictID)}
 	if dictLen > 0 {
 		if cap(d.dict) < int(dictLen) {

@@ -45,7 +45,8 @@ func Encode(ctx context.Context, w io.Writer, ref io.ReaderAt,
 	errc := make(chan error, 1)
 	go func() {
 		h := sha256.New()
-		_, err := io.Copy(h, io.NewSectionReader(target, 0, targetSize))
+		_, err := io.Copy(h, ctxReader{ctx,
+			io.NewSectionReader(target, 0, targetSize)})
 		if err != nil {
 			errc <- exit.IO(fmt.Errorf("reading target: %w", err))
 			return
@@ -97,6 +98,19 @@ func Encode(ctx context.Context, w io.Writer, ref io.ReaderAt,
 		return exit.IO(fmt.Errorf("writing patch: %w", err))
 	}
 	return nil
+}
+
+// ctxReader stops reading when its context is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 type encoder struct {

@@ -2,8 +2,11 @@ package patch
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -105,7 +108,7 @@ func TestZigzag(t *testing.T) {
 }
 
 func TestEncodeDeterministic(t *testing.T) {
-	ref, target := tarPair(t, 20, 3000)
+	ref, target := tarPair(t, 10, 2000)
 	for _, d := range []Design{Auto, Match, Tar, DictWhole} {
 		a := encode(t, ref, target, d)
 		b := encode(t, ref, target, d)
@@ -131,5 +134,16 @@ func TestEncodeRefusesBadOptions(t *testing.T) {
 		if err != nil || got != d {
 			t.Errorf("ParseDesign(%q) = %v, %v; want %v", d, got, err, d)
 		}
+	}
+}
+
+func TestEncodeCanceled(t *testing.T) {
+	ref, target := tarPair(t, 4, 1000)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := Encode(ctx, io.Discard, bytes.NewReader(ref), int64(len(ref)),
+		bytes.NewReader(target), int64(len(target)), Options{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("got %v, want context.Canceled", err)
 	}
 }

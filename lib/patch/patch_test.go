@@ -141,9 +141,9 @@ func roundTrip(t *testing.T, ref, target []byte, d Design) int {
 }
 
 func TestRoundTrip(t *testing.T) {
-	text := textish(1, 200<<10)
-	random := randBytes(2, 300<<10)
-	tarRef, tarTarget := tarPair(t, 40, 3000)
+	text := textish(1, 100<<10)
+	random := randBytes(2, 128<<10)
+	tarRef, tarTarget := tarPair(t, 30, 2000)
 	tests := []struct {
 		name        string
 		ref, target []byte
@@ -156,7 +156,7 @@ func TestRoundTrip(t *testing.T) {
 		{"identical", random, random, 0.01},
 		{"tiny", []byte("a"), []byte("b"), 100},
 		{"short", []byte("hello, world"), []byte("hello, world!"), 10},
-		{"random unrelated", random, randBytes(3, 100<<10), 1.01},
+		{"random unrelated", random, randBytes(3, 64<<10), 1.01},
 		{"random edited", random, mutate(4, random, 20), 0.05},
 		{"text edited", text, mutate(5, text, 50), 0.1},
 		{"prefix", random, random[:1000], 0.2},
