@@ -155,8 +155,10 @@ type countWriter struct {
 	n int64
 }
 
+// Write counts, and marks a failed write (a full disk, say) as an
+// environment error, so it is not taken for bad input.
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
-	return n, err
+	return n, exit.IO(err)
 }
