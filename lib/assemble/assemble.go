@@ -188,9 +188,12 @@ func (s *source) decodePatch(b record.AssemblyBlob) (io.ReadCloser, error) {
 			os.Remove(f.Name())
 		}
 	}()
+	// The sidecar's size bounds what the patch may write, whatever the
+	// patch itself declares.
 	verifier := b.Digest.Verifier()
-	err = patch.Decode(s.ctx, io.MultiWriter(f, verifier), ref, refSize,
-		patchBytes)
+	out := &boundedWriter{w: io.MultiWriter(f, verifier), left: b.Size,
+		what: "blob " + string(b.Digest)}
+	err = patch.Decode(s.ctx, out, ref, refSize, patchBytes)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", b.Digest, err)
 	}
@@ -207,6 +210,23 @@ func (s *source) decodePatch(b record.AssemblyBlob) (io.ReadCloser, error) {
 	}
 	keep = true
 	return &spoolFile{File: f}, nil
+}
+
+// boundedWriter refuses to write more than left bytes.
+type boundedWriter struct {
+	w    io.Writer
+	left int64
+	what string
+}
+
+func (b *boundedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > b.left {
+		return 0, exit.Contentf("%s: the patch rebuilds more bytes than "+
+			"the sidecar's size", b.what)
+	}
+	n, err := b.w.Write(p)
+	b.left -= int64(n)
+	return n, exit.IO(err)
 }
 
 // spoolFile is a temporary file removed when it is closed.

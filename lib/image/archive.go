@@ -117,6 +117,11 @@ func (a *Archive) spoolDecompressed(ctx context.Context,
 	limit := opts.MaxSpoolSize
 	if limit <= 0 {
 		limit = DefaultMaxSpoolSize
+		// No size is declared for a whole archive: bound it by how far
+		// its compressed bytes may expand, as for a layer.
+		if st, err := a.file.Stat(); err == nil {
+			limit = min(limit, ExpansionLimit(st.Size()))
+		}
 	}
 	dec, kind, err := Decompress(a.file)
 	if err != nil {
