@@ -33,6 +33,7 @@ import (
 	"github.com/diffah/diffah/lib/patch"
 	"github.com/diffah/diffah/lib/record"
 	"github.com/diffah/diffah/lib/skeleton"
+	"github.com/google/renameio/v2"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -483,35 +484,20 @@ func writeFile(name, format string, opts Options,
 	write func(io.Writer) error) (*record.Result, error) {
 
 	path := filepath.Join(opts.OutDir, name+".tar")
-	tmp, err := os.CreateTemp(opts.OutDir, "."+name+".tar.tmp-*")
+	tmp, err := renameio.NewPendingFile(path,
+		renameio.WithTempDir(opts.OutDir), renameio.WithPermissions(0o644))
 	if err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Cleanup()
+
 	counter := &countWriter{w: tmp}
 	if err := write(counter); err != nil {
 		return nil, err
 	}
-	// CreateTemp makes the file 0600; an image archive is 0644.
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.CloseAtomicallyReplace(); err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
-	if err := tmp.Sync(); err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
-	}
-	ok = true
 	return &record.Result{Kind: record.KindResult, Name: name,
 		Output: path, Format: format, Size: counter.n}, nil
 }

@@ -7,13 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/diffah/diffah/lib/digestio"
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/google/renameio/v2"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -44,18 +44,14 @@ func Write(path string, sc *Sidecar, members []Member,
 	}
 	members = uniqueSorted(members)
 
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	// The archive is written beside path and renamed over it at the end.
+	tmp, err := renameio.NewPendingFile(path,
+		renameio.WithTempDir(filepath.Dir(path)),
+		renameio.WithPermissions(0o644))
 	if err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Cleanup()
 
 	h := sha256.New()
 	counter := &countWriter{w: io.MultiWriter(tmp, h)}
@@ -84,20 +80,9 @@ func Write(path string, sc *Sidecar, members []Member,
 	if err := tw.Close(); err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
-	// CreateTemp makes the file 0600; a delta is meant to be shared.
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := tmp.CloseAtomicallyReplace(); err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
-	if err := tmp.Sync(); err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := tmp.Close(); err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
-	}
-	done = true
 	return &Written{Size: counter.n,
 		SHA256: digest.NewDigest(digest.SHA256, h)}, nil
 }

@@ -308,9 +308,9 @@ func crashExport(t *testing.T, bin string, fx *crashFixture,
 		"behind: %s beside the output, %s in TMPDIR", nKill, killed,
 		whole, leftovers(t, outDir, stray), leftovers(t, tmp, spool))
 	for _, n := range stray {
-		if !strings.HasPrefix(n, ".delta.tar.tmp-") {
+		if !strings.HasPrefix(n, ".delta.tar") {
 			t.Errorf("got %q beside the output, want only "+
-				".delta.tar.tmp-* leftovers", n)
+				".delta.tar<random> leftovers", n)
 		}
 	}
 }
@@ -423,8 +423,8 @@ func TestCrashImport(t *testing.T) {
 		"behind: %s in OUTDIR, %s in TMPDIR", nKill, killed, whole,
 		leftovers(t, outDir, stray), leftovers(t, tmp, spool))
 	for _, n := range stray {
-		if !strings.HasPrefix(n, ".app.tar.tmp-") {
-			t.Errorf("got %q in OUTDIR, want only .app.tar.tmp-* "+
+		if !strings.HasPrefix(n, ".app.tar") {
+			t.Errorf("got %q in OUTDIR, want only .app.tar<random> "+
 				"leftovers", n)
 		}
 	}
