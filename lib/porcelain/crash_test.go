@@ -143,7 +143,7 @@ func scale(p float64, d time.Duration) time.Duration {
 }
 
 // leftovers describes the files names in dir: how many, their bytes,
-// and their name patterns.
+// and their names without the random digits.
 func leftovers(t testing.TB, dir string, names []string) string {
 	t.Helper()
 	var size int64
@@ -154,10 +154,7 @@ func leftovers(t testing.TB, dir string, names []string) string {
 			t.Fatal(err)
 		}
 		size += fi.Size()
-		if i := strings.LastIndexAny(n, "-"); i >= 0 {
-			n = n[:i+1] + "*"
-		}
-		patterns[n] = true
+		patterns[strings.TrimRight(n, "0123456789")+"*"] = true
 	}
 	var list []string
 	for p := range patterns {
