@@ -75,6 +75,13 @@ func Main(name, description string, grammar any, args []string) int {
 		return exit.UsageErr
 	}
 
+	cleanup, err := runTempDir()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		return exit.EnvErr
+	}
+	defer cleanup()
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt,
 		syscall.SIGTERM)
 	defer stop()

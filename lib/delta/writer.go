@@ -45,6 +45,9 @@ func Write(path string, sc *Sidecar, members []Member,
 	members = uniqueSorted(members)
 
 	// The archive is written beside path and renamed over it at the end.
+	// TODO(#4): a run killed with SIGKILL leaves its pending file
+	// (.<name><digits>) beside path; nothing removes it, since another
+	// run may be writing it at the same time.
 	tmp, err := renameio.NewPendingFile(path,
 		renameio.WithTempDir(filepath.Dir(path)),
 		renameio.WithPermissions(0o644))
