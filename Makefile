@@ -42,5 +42,11 @@ demo: build
 	@a=$$(sha256sum < $(DEMO)/producer/v2.tar); b=$$(sha256sum < $(DEMO)/consumer/out/app.tar); \
 	if [ "$$a" = "$$b" ]; then echo "MATCH: the rebuilt image is byte-identical"; else echo "MISMATCH"; exit 1; fi
 
+# Measure diffah against zstd --patch-from on the pairs bench/mkpairs.sh
+# builds (not part of test): make bench [PAIRS=random1m,go]
+bench: build
+	$(GO) build -o $(BIN)/deltabench ./bench/deltabench
+	$(BIN)/deltabench -diffah $(BIN)/diffah $(if $(PAIRS),-pairs $(PAIRS))
+
 clean:
 	rm -rf $(BIN) $(DEMO)
