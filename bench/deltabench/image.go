@@ -35,29 +35,26 @@ func (l fileLayer) OpenBlob(d digest.Digest) (io.ReadCloser, error) {
 // wrapLayer writes image, an uncompressed archive in format (one of
 // imagebuild.Formats) whose one layer is the tar at layerPath, unless
 // image already exists and is newer than the layer (and rebuild is
-// false). The image is tagged tag and written atomically. It reports
-// whether it wrote the image.
-func wrapLayer(layerPath, image, tag, format string,
-	rebuild bool) (bool, error) {
-
+// false). The image is tagged tag and written atomically.
+func wrapLayer(layerPath, image, tag, format string, rebuild bool) error {
 	if !rebuild && newer(image, layerPath) {
-		return false, nil
+		return nil
 	}
 	layerDigest, size, err := hashFile(layerPath)
 	if err != nil {
-		return false, err
+		return err
 	}
 	img, err := singleLayerImage(layerDigest, size, tag,
 		"deltabench "+layerPath)
 	if err != nil {
-		return false, fmt.Errorf("wrap %s: %w", layerPath, err)
+		return fmt.Errorf("wrap %s: %w", layerPath, err)
 	}
 	src := fileLayer{path: layerPath, digest: layerDigest}
 	if err := imagebuild.WriteImageFile(image, img, src,
 		format); err != nil {
-		return false, fmt.Errorf("wrap %s: %w", layerPath, err)
+		return fmt.Errorf("wrap %s: %w", layerPath, err)
 	}
-	return true, nil
+	return nil
 }
 
 // singleLayerImage describes an image of one uncompressed layer: a

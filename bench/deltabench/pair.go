@@ -54,15 +54,15 @@ func measurePair(o options, pair string) (row, error) {
 		{refLayer, refImage, pair + ":ref"},
 		{targetLayer, targetImage, pair + ":target"},
 	} {
-		progress(pair, "wrapping %s into %s", w.layer, w.image)
-		wrote, err := wrapLayer(w.layer, w.image, w.tag, o.format,
-			o.rebuild)
-		if err != nil {
-			return r, err
-		}
-		if !wrote {
+		if !o.rebuild && newer(w.image, w.layer) {
 			progress(pair, "reusing %s (newer than %s)", w.image,
 				filepath.Base(w.layer))
+		} else {
+			progress(pair, "wrapping %s into %s", w.layer, w.image)
+		}
+		if err := wrapLayer(w.layer, w.image, w.tag, o.format,
+			o.rebuild); err != nil {
+			return r, err
 		}
 	}
 	wantSum, _, err := hashFile(targetImage)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 const mib = 1 << 20
@@ -76,8 +77,23 @@ func printRatios(rows []row, t row, withZstd bool) {
 
 	fmt.Printf("diffah export time / zstd time: wall %.1f / %.1f s = "+
 		"%.2f, cpu %.1f / %.1f s = %.2f\n", t.export.wall.Seconds(),
-		t.zstd.wall.Seconds(),
-		t.export.wall.Seconds()/t.zstd.wall.Seconds(),
+		t.zstd.wall.Seconds(), over(t.export.wall, t.zstd.wall),
 		t.export.cpu.Seconds(), t.zstd.cpu.Seconds(),
-		t.export.cpu.Seconds()/t.zstd.cpu.Seconds())
+		over(t.export.cpu, t.zstd.cpu))
+
+	fmt.Println("per pair, diffah over zstd: layer bytes; export wall; " +
+		"export cpu")
+	for _, r := range rows {
+		if r.zstdBytes <= 0 {
+			continue
+		}
+		fmt.Printf("  %s: %s; %.2f; %.2f\n", r.pair,
+			ratio(r.layerBytes, r.zstdBytes), over(r.export.wall,
+				r.zstd.wall), over(r.export.cpu, r.zstd.cpu))
+	}
+}
+
+// over divides two durations.
+func over(a, b time.Duration) float64 {
+	return a.Seconds() / max(b.Seconds(), 1e-9)
 }
