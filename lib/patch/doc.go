@@ -17,10 +17,11 @@
 //     path; else same path with digits masked; else same base name;
 //     else closest size), and neighbouring changed files are grouped
 //     into one zstd frame, headers included, whose dictionary is the
-//     reference range that holds their counterparts. When the blobs are
-//     not tars, the target is cut into 8 MiB segments and a segment the
-//     matcher covers only partly is compressed with the reference range
-//     at the distance of its longest copy as dictionary. The rest
+//     reference range that holds their counterparts (or one frame per
+//     file, whichever is smaller). When the blobs are not tars, the
+//     target is cut into 8 MiB segments and a segment the matcher
+//     covers only partly is compressed with the reference range at the
+//     distance of its longest copy as dictionary. The rest
 //     (unchanged runs, tar headers, new bytes) is copies and literals in
 //     zstd frames without dictionary.
 //   - Match is the matcher alone, without per-file dictionaries.
