@@ -32,8 +32,8 @@ func measurePair(o options, pair string) (row, error) {
 	r := row{pair: pair, zstdBytes: -1}
 	refLayer := filepath.Join(o.cache, pair+".ref")
 	targetLayer := filepath.Join(o.cache, pair+".target")
-	refImage := filepath.Join(o.work, pair+".ref.image.tar")
-	targetImage := filepath.Join(o.work, pair+".target.image.tar")
+	refImage := filepath.Join(o.work, pair+".ref."+o.format+".tar")
+	targetImage := filepath.Join(o.work, pair+".target."+o.format+".tar")
 	patch := filepath.Join(o.work, pair+".zst-patch")
 	deltaFile := filepath.Join(o.work, pair+".delta.tar")
 	out := filepath.Join(o.work, pair+".out")
