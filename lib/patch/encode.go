@@ -280,8 +280,9 @@ type item struct {
 // counterpart are grouped with nearby changed files; a group, with the
 // headers and small files between its members, is one frame whose
 // dictionary is the reference range holding the members' counterparts,
-// or one frame per member when that is smaller (zstd's hash tables
-// confuse similar files in a large dictionary).
+// or one frame per member, or the matcher's operations, whichever is
+// smallest (zstd's hash tables confuse similar files in a large
+// dictionary, and a dictionary does not help new content).
 func (e *encoder) grouped(refs *tarIndex, files []tarFile) error {
 	items := make([]item, len(files))
 	for i, f := range files {
@@ -312,7 +313,7 @@ func (e *encoder) grouped(refs *tarIndex, files []tarFile) error {
 	for i := 0; i < len(items); {
 		last, rs, re := e.group(items, i, pos)
 		end := items[last].f.off + items[last].f.size
-		if last == i || !items[i].changed {
+		if !items[i].changed {
 			if err := e.singly(items[i:last+1], pos); err != nil {
 				return err
 			}
@@ -320,25 +321,28 @@ func (e *encoder) grouped(refs *tarIndex, files []tarFile) error {
 			continue
 		}
 
-		// Try the group both ways and keep the smaller.
+		// Try the run of changed files as one frame, as one frame per
+		// file, and as the matcher's operations; keep the smallest.
 		e.em.flushCopy()
 		e.em.closePlain()
-		whole, err := e.trial(func() error {
-			return e.together(rs, re, pos, end)
-		})
-		if err != nil {
-			return err
+		var best []byte
+		for k, try := range []func() error{
+			func() error { return e.singly(items[i:last+1], pos) },
+			func() error { return e.together(rs, re, pos, end) },
+			func() error { return e.gap(pos, end) },
+		} {
+			if k == 1 && last == i {
+				continue // the same as one frame per file
+			}
+			out, err := e.trial(try)
+			if err != nil {
+				return err
+			}
+			if best == nil || len(out) < len(best) {
+				best = out
+			}
 		}
-		single, err := e.trial(func() error {
-			return e.singly(items[i:last+1], pos)
-		})
-		if err != nil {
-			return err
-		}
-		if len(single) < len(whole) {
-			whole = single
-		}
-		if _, err := e.em.w.Write(whole); err != nil {
+		if _, err := e.em.w.Write(best); err != nil {
 			return exit.IO(fmt.Errorf("writing patch: %w", err))
 		}
 		pos, i = end, last+1
