@@ -132,10 +132,10 @@ func TestReadReport(t *testing.T) {
 	const head = `{"sidecar":{"images":[{"target":{"layers":[` +
 		`{"digest":"` + layer + `"}]}}],"blobs":[`
 	tests := []struct {
-		name, report  string
-		as            string
-		layer, patch  int64
-		wantErr bool
+		name, report string
+		as           string
+		layer, patch int64
+		wantErr      bool
 	}{
 		{"patch", head + `{"digest":"` + layer + `","encoding":"patch",` +
 			`"storedSize":70},{"digest":"sha256:22","encoding":"full",` +
