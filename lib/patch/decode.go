@@ -216,7 +216,7 @@ func (d *decoder) frame(ctx context.Context, n int) error {
 			d.dict = make([]byte, dictLen)
 		}
 		d.dict = d.dict[:dictLen]
-		if _, err := d.ref.ReadAt(d.dict, int64(dictOff)); err != nil {
+		if err := readAt(d.ref, d.dict, int64(dictOff)); err != nil {
 			return exit.IO(fmt.Errorf("reading reference dictionary "+
 				"%d+%d: %w", dictOff, dictLen, err))
 		}
@@ -358,7 +358,7 @@ func (d *decoder) copyRef(off, n int64) error {
 	}
 	for n > 0 {
 		b := d.buf[:min(n, int64(len(d.buf)))]
-		if _, err := d.ref.ReadAt(b, off); err != nil {
+		if err := readAt(d.ref, b, off); err != nil {
 			return exit.IO(fmt.Errorf("reading reference at %d: %w",
 				off, err))
 		}

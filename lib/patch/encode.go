@@ -144,7 +144,7 @@ func (e *encoder) whole() error {
 		return nil
 	}
 	dict := make([]byte, e.refSize)
-	if _, err := e.ref.ReadAt(dict, 0); err != nil && e.refSize > 0 {
+	if err := readAt(e.ref, dict, 0); err != nil {
 		return exit.IO(fmt.Errorf("reading reference: %w", err))
 	}
 	e.em.dictFrame(0, dict, io.NewSectionReader(e.target, 0,
@@ -168,7 +168,7 @@ func (e *encoder) literal(start, end int64) error {
 	}
 	for start < end {
 		b := e.lit[:min(end-start, maxLiteral)]
-		if _, err := e.target.ReadAt(b, start); err != nil {
+		if err := readAt(e.target, b, start); err != nil {
 			return exit.IO(fmt.Errorf("reading target at %d: %w",
 				start, err))
 		}
@@ -450,7 +450,7 @@ func (e *encoder) readDict(off, n int64) ([]byte, error) {
 		e.dict = make([]byte, n)
 	}
 	dict := e.dict[:n]
-	if _, err := e.ref.ReadAt(dict, off); err != nil {
+	if err := readAt(e.ref, dict, off); err != nil {
 		return nil, exit.IO(fmt.Errorf("reading reference at %d: %w",
 			off, err))
 	}
@@ -462,10 +462,10 @@ func (e *encoder) sameContent(f, g tarFile) (bool, error) {
 	a, b := make([]byte, 64<<10), make([]byte, 64<<10)
 	for off := int64(0); off < f.size; off += int64(len(a)) {
 		n := min(int64(len(a)), f.size-off)
-		if _, err := e.target.ReadAt(a[:n], f.off+off); err != nil {
+		if err := readAt(e.target, a[:n], f.off+off); err != nil {
 			return false, exit.IO(fmt.Errorf("reading target: %w", err))
 		}
-		if _, err := e.ref.ReadAt(b[:n], g.off+off); err != nil {
+		if err := readAt(e.ref, b[:n], g.off+off); err != nil {
 			return false, exit.IO(fmt.Errorf("reading reference: %w",
 				err))
 		}

@@ -147,3 +147,36 @@ func TestEncodeCanceled(t *testing.T) {
 		t.Errorf("got %v, want context.Canceled", err)
 	}
 }
+
+// eofReaderAt returns io.EOF with the last bytes, as io.ReaderAt allows.
+type eofReaderAt struct{ b []byte }
+
+func (r eofReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	if off > int64(len(r.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[off:])
+	if off+int64(n) == int64(len(r.b)) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func TestReaderAtEOFAtEnd(t *testing.T) {
+	ref, target := tarPair(t, 6, 1500)
+	for _, d := range []Design{Auto, Match, Tar, DictWhole} {
+		var p bytes.Buffer
+		err := Encode(t.Context(), &p, eofReaderAt{ref}, int64(len(ref)),
+			eofReaderAt{target}, int64(len(target)), Options{Design: d})
+		if err != nil {
+			t.Fatalf("%v: Encode: %v", d, err)
+		}
+		var out bytes.Buffer
+		err = Decode(t.Context(), &out, eofReaderAt{ref}, int64(len(ref)),
+			&p)
+		if err != nil || !bytes.Equal(out.Bytes(), target) {
+			t.Fatalf("%v: Decode: %v (%d bytes, want %d)", d, err,
+				out.Len(), len(target))
+		}
+	}
+}

@@ -334,7 +334,7 @@ func (s *scanner) next(t, end int64) (p, r int64, ok bool, err error) {
 func (s *scanner) fill(t, end int64) error {
 	n := min(int64(cap(s.buf)), end-t)
 	s.buf = s.buf[:n]
-	if _, err := s.target.ReadAt(s.buf, t); err != nil {
+	if err := readAt(s.target, s.buf, t); err != nil {
 		return exit.IO(fmt.Errorf("reading target at %d: %w", t, err))
 	}
 	s.bufStart = t
@@ -382,10 +382,10 @@ func (s *scanner) extendBack(p, r, max int64) (int64, error) {
 func (s *scanner) readBoth(a, b []byte, t, r int64) error {
 	if t >= s.bufStart && t+int64(len(a)) <= s.bufStart+int64(len(s.buf)) {
 		copy(a, s.buf[t-s.bufStart:])
-	} else if _, err := s.target.ReadAt(a, t); err != nil {
+	} else if err := readAt(s.target, a, t); err != nil {
 		return exit.IO(fmt.Errorf("reading target at %d: %w", t, err))
 	}
-	if _, err := s.x.ref.ReadAt(b, r); err != nil {
+	if err := readAt(s.x.ref, b, r); err != nil {
 		return exit.IO(fmt.Errorf("reading reference at %d: %w", r, err))
 	}
 	return nil
