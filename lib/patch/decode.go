@@ -165,6 +165,8 @@ type decoder struct {
 	buf     []byte
 	written int64 // target bytes produced, as far as ops are concerned
 	limit   int64
+	// dictRead counts dictionary bytes, bounded by dictBudget.
+	dictRead int64
 }
 
 // zstdDecoders keeps zstd decoders, and the window buffers they have
@@ -198,6 +200,11 @@ func (d *decoder) frame(ctx context.Context, n int) error {
 		return exit.Contentf("patch: %s: dictionary %d+%d outside "+
 			"reference of %d bytes", what, dictOff, dictLen, d.refSize)
 	}
+	d.dictRead += int64(dictLen)
+	if budget := dictBudget(d.refSize, d.limit); d.dictRead > budget {
+		return exit.Contentf("patch: %s: dictionaries of %d bytes in "+
+			"all, limit %d", what, d.dictRead, budget)
+	}
 	frameLen, err := readUvarint(d.pr, maxBlobSize)
 	if err != nil {
 		return d.pr.fail(what+" frame length", err)
@@ -205,11 +212,6 @@ func (d *decoder) frame(ctx context.Context, n int) error {
 	start := d.pr.off
 
 	// Load the dictionary and point the zstd decoder at this frame.
-	// TODO(#3): every frame may read up to MaxDict bytes of the
-	// reference, so a hostile patch of a few bytes per frame can make
-	// Decode read far more than the target size; a budget of dictionary
-	// bytes per target byte would bound that, once the encoder promises
-	// to respect one.
 	opts := []zstd.DOption{zstd.WithDecoderDictDelete(dictID)}
 	if dictLen > 0 {
 		if cap(d.dict) < int(dictLen) {

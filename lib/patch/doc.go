@@ -60,7 +60,10 @@
 // # Limits
 //
 // Decode refuses a patch whose reference size does not match, a
-// dictionary longer than MaxDict, a zstd window larger than MaxWindow,
+// dictionary longer than MaxDict, dictionaries longer in all than the
+// reference plus four times the target plus MaxDict (so a small patch
+// cannot make Decode read the reference over and over; Encode stays
+// within that), a zstd window larger than MaxWindow,
 // an operation outside the reference or past the target size, and a
 // target whose SHA-256 differs from the one recorded; it never panics
 // on a corrupt patch. Decode holds at most one dictionary (≤ MaxDict,

@@ -62,7 +62,8 @@ func Encode(ctx context.Context, w io.Writer, ref io.ReaderAt,
 	em := newEmitter(bw)
 	defer em.close()
 	enc := &encoder{ctx: ctx, em: em, ref: ref, refSize: refSize,
-		target: target, targetSize: targetSize}
+		target: target, targetSize: targetSize,
+		budget: dictBudget(refSize, targetSize)}
 
 	var err error
 	switch opts.Design {
@@ -123,6 +124,12 @@ type encoder struct {
 	sc         *scanner // nil when the design has no matcher
 	lit        []byte
 	dict       []byte
+	budget     int64 // dictionary bytes the patch may still name
+}
+
+// dictOK reports whether a dictionary of n more bytes fits the budget.
+func (e *encoder) dictOK(n int64) bool {
+	return e.em.dictBytes+n <= e.budget
 }
 
 func (e *encoder) index() error {
@@ -243,7 +250,7 @@ func (e *encoder) entry(refs *tarIndex, f tarFile) error {
 		}
 	}
 	if !ok || f.size < minDictFile || f.size > autoMaxDict ||
-		g.size > autoMaxDict {
+		g.size > autoMaxDict || !e.dictOK(g.size) {
 		return e.literal(f.off, f.off+f.size)
 	}
 	dict, err := e.readDict(g.off, g.size)
@@ -326,6 +333,7 @@ func (e *encoder) grouped(refs *tarIndex, files []tarFile) error {
 		e.em.flushCopy()
 		e.em.closePlain()
 		var best []byte
+		var bestDict int64
 		for k, try := range []func() error{
 			func() error { return e.singly(items[i:last+1], pos) },
 			func() error { return e.together(rs, re, pos, end) },
@@ -334,14 +342,15 @@ func (e *encoder) grouped(refs *tarIndex, files []tarFile) error {
 			if k == 1 && last == i {
 				continue // the same as one frame per file
 			}
-			out, err := e.trial(try)
+			out, used, err := e.trial(try)
 			if err != nil {
 				return err
 			}
 			if best == nil || len(out) < len(best) {
-				best = out
+				best, bestDict = out, used
 			}
 		}
+		e.em.dictBytes = bestDict
 		if _, err := e.em.w.Write(best); err != nil {
 			return exit.IO(fmt.Errorf("writing patch: %w", err))
 		}
@@ -417,6 +426,9 @@ func (e *encoder) singly(items []item, pos int64) error {
 // together writes target[ts:te) as one frame with ref[rs:re) as
 // dictionary.
 func (e *encoder) together(rs, re, ts, te int64) error {
+	if !e.dictOK(re - rs) {
+		return e.gap(ts, te)
+	}
 	dict, err := e.readDict(rs, re-rs)
 	if err != nil {
 		return err
@@ -427,21 +439,23 @@ func (e *encoder) together(rs, re, ts, te int64) error {
 }
 
 // trial runs f with an emitter that writes to memory and returns what
-// it wrote. The encoders are shared with the real emitter, whose plain
+// it wrote and the dictionary bytes counted by then. The encoders are shared with the real emitter, whose plain
 // frame must be closed.
-func (e *encoder) trial(f func() error) ([]byte, error) {
+func (e *encoder) trial(f func() error) ([]byte, int64, error) {
 	real := e.em
 	var buf bytes.Buffer
-	e.em = &emitter{w: &buf, plain: real.plain, dictEncs: real.dictEncs}
+	e.em = &emitter{w: &buf, plain: real.plain, dictEncs: real.dictEncs,
+		dictBytes: real.dictBytes}
 	err := f()
 	if err == nil {
 		e.em.flushCopy()
 		e.em.closePlain()
 		err = e.em.err
 	}
+	used := e.em.dictBytes
 	real.plain = e.em.plain
 	e.em = real
-	return buf.Bytes(), err
+	return buf.Bytes(), used, err
 }
 
 // readDict reads ref[off:off+n] into the reusable dictionary buffer.
@@ -505,20 +519,19 @@ func (e *encoder) segments() error {
 		if err != nil {
 			return err
 		}
+		rs, re := int64(0), e.refSize
+		if e.refSize > 2*segmentSize {
+			rs = max(0, start+delta-segmentSize/2)
+			re = min(e.refSize, end+delta+segmentSize/2)
+		}
 		if literal <= maxCoveredLiteral || literal*100 <= end-start ||
-			longest == 0 {
+			longest == 0 || !e.dictOK(re-rs) {
 			for _, o := range ops {
 				if err := e.emit(o); err != nil {
 					return err
 				}
 			}
 			continue
-		}
-
-		rs, re := int64(0), e.refSize
-		if e.refSize > 2*segmentSize {
-			rs = max(0, start+delta-segmentSize/2)
-			re = min(e.refSize, end+delta+segmentSize/2)
 		}
 		dict, err := e.readDict(rs, re-rs)
 		if err != nil {

@@ -37,6 +37,13 @@ const (
 	maxBlobSize = 1 << 40
 )
 
+// dictBudget is the most dictionary bytes all frames of one patch may
+// name together, so that a small hostile patch cannot make Decode read
+// the reference over and over. Encode stays within it.
+func dictBudget(refSize, targetSize int64) int64 {
+	return refSize + 4*targetSize + MaxDict
+}
+
 // header is the fixed part at the start of a patch.
 type header struct {
 	refSize, targetSize int64

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/klauspost/compress/zstd"
 )
 
 // handPatch builds a patch from a header and raw chunk bytes, ending
@@ -178,5 +179,39 @@ func TestReaderAtEOFAtEnd(t *testing.T) {
 			t.Fatalf("%v: Decode: %v (%d bytes, want %d)", d, err,
 				out.Len(), len(target))
 		}
+	}
+}
+
+// TestDecodeDictionaryBudget refuses a patch whose frames name more
+// dictionary bytes in all than dictBudget allows.
+func TestDecodeDictionaryBudget(t *testing.T) {
+	ref := randBytes(9, 1<<20)
+	zw, err := zstd.NewWriter(nil, zstd.WithZeroFrames(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := zw.EncodeAll(nil, nil)
+	var chunks []byte
+	frames := int(dictBudget(int64(len(ref)), 0)/int64(len(ref))) + 1
+	for range frames {
+		c := binary.AppendUvarint([]byte{chunkFrame}, 0)
+		c = binary.AppendUvarint(c, uint64(len(ref)))
+		c = binary.AppendUvarint(c, uint64(len(empty)))
+		chunks = append(append(chunks, c...), empty...)
+	}
+	p := handPatch(int64(len(ref)), 0, chunks, nil)
+	_, err = decode(ref, p, nil)
+	if err == nil || !strings.Contains(err.Error(), "dictionaries of") {
+		t.Fatalf("got %v, want the dictionary budget error", err)
+	}
+	if exit.Code(err) != exit.Corrupt {
+		t.Errorf("exit code %d, want %d", exit.Code(err), exit.Corrupt)
+	}
+
+	// One frame less stays within the budget and decodes.
+	p = handPatch(int64(len(ref)), 0,
+		chunks[:len(chunks)/frames*(frames-1)], nil)
+	if _, err := decode(ref, p, nil); err != nil {
+		t.Errorf("within the budget: %v", err)
 	}
 }

@@ -42,6 +42,8 @@ type emitter struct {
 	pendLen  int64
 	scratch  []byte
 	dictEncs map[int]*zstd.Encoder // by window size
+	// dictBytes counts the dictionary bytes of the frames written.
+	dictBytes int64
 }
 
 func newEmitter(w io.Writer) *emitter {
@@ -202,6 +204,7 @@ func (e *emitter) dictFrame(dictOff int64, dict []byte, content io.Reader,
 	if e.err != nil {
 		return
 	}
+	e.dictBytes += int64(len(dict))
 	// Frames that fit share one cached encoder of the smallest window.
 	window := max(windowFor(int64(len(dict))+n+16, maxWindow),
 		maxCachedWindow)
