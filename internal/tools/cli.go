@@ -29,7 +29,7 @@ type Env struct {
 type LogFlags struct {
 	Verbose   bool   `short:"v" help:"Log one line per image or layer on stderr."`
 	LogFormat string `name:"log-format" enum:"text,json" default:"text" help:"Log format: text or json."`
-	TempDir   string `name:"temp-dir" type:"path" help:"Folder for spool files (default: the system's)."`
+	TempDir   string `name:"temp-dir" type:"existingdir" help:"Folder for spool files (default: the system's)."`
 }
 
 // Logger returns the logger the flags ask for: warnings only, or one

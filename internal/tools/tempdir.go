@@ -1,21 +1,23 @@
 package tools
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 )
 
+// lockName is the file each run holds locked inside its temp folder.
+const lockName = ".lock"
+
 // runTempDir gives this run a folder of its own for spool files,
 // diffah-<pid>-*, inside the system's temp folder, and points TMPDIR at
-// it so every spool file lands there (--temp-dir still wins). It first
-// removes the folders of earlier runs whose process is gone: a run
-// killed with SIGKILL cannot clean up after itself, and a spool can be a
-// whole uncompressed image. The returned func removes the folder.
+// it so every spool file lands there (--temp-dir still wins). The run
+// holds an flock on a file in it for as long as it lives. Folders of
+// earlier runs whose lock nobody holds are removed first: a run killed
+// with SIGKILL cannot clean up after itself, and a spool can be a whole
+// uncompressed image. An flock, unlike a process id, is seen across PID
+// namespaces sharing the folder. The returned func removes the folder.
 func runTempDir() (func(), error) {
 	base := os.TempDir()
 	removeStale(base)
@@ -23,31 +25,43 @@ func runTempDir() (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("temp folder: %w", err)
 	}
-	if err := os.Setenv("TMPDIR", dir); err != nil {
+	lock, err := os.Create(filepath.Join(dir, lockName))
+	if err == nil {
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err == nil {
+		err = os.Setenv("TMPDIR", dir)
+	}
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("temp folder: %w", err)
 	}
 	return func() {
 		os.Setenv("TMPDIR", base)
 		os.RemoveAll(dir)
+		lock.Close()
 	}, nil
 }
 
-// removeStale removes base/diffah-<pid>-* folders of dead processes.
+// removeStale removes base/diffah-*-* folders whose lock file nobody
+// holds. A folder without a lock file is left alone.
 func removeStale(base string) {
 	matches, _ := filepath.Glob(filepath.Join(base, "diffah-*-*"))
 	for _, m := range matches {
-		rest := strings.TrimPrefix(filepath.Base(m), "diffah-")
-		pidText, _, _ := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid <= 0 || pid == os.Getpid() {
-			continue
-		}
 		if st, err := os.Lstat(m); err != nil || !st.IsDir() {
 			continue
 		}
-		if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		lock, err := os.Open(filepath.Join(m, lockName))
+		if err != nil {
+			continue
+		}
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
 			os.RemoveAll(m)
 		}
+		lock.Close()
 	}
 }

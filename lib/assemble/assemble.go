@@ -19,17 +19,21 @@ package assemble
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/diffah/diffah/lib/delta"
 	"github.com/diffah/diffah/lib/digestio"
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/diffah/diffah/lib/image"
 	"github.com/diffah/diffah/lib/imagewrite"
+	"github.com/diffah/diffah/lib/outpath"
 	"github.com/diffah/diffah/lib/patch"
 	"github.com/diffah/diffah/lib/record"
 	"github.com/diffah/diffah/lib/skeleton"
@@ -49,6 +53,9 @@ const (
 	FormatDir    = "dir"
 )
 
+// emptyBlob is the digest of zero bytes.
+var emptyBlob = digest.FromBytes(nil)
+
 // maxJSON bounds a manifest or config read into memory.
 const maxJSON = 4 << 20
 
@@ -64,7 +71,7 @@ type Options struct {
 // Run reads assembly records from in and writes a result record per
 // rebuilt image to out. Skip records and unknown kinds pass through.
 func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
-	opts Options) error {
+	opts Options) (runErr error) {
 
 	if opts.Format == "" {
 		opts.Format = FormatAuto
@@ -85,6 +92,16 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	}
 	if opts.OutDir, err = filepath.Abs(opts.OutDir); err != nil {
 		return exit.IO(err)
+	}
+
+	// OUTDIR is made when the first image is written; a run that fails
+	// removes it again if it made it and left it empty.
+	if _, err := os.Stat(opts.OutDir); errors.Is(err, fs.ErrNotExist) {
+		defer func() {
+			if runErr != nil {
+				os.Remove(opts.OutDir)
+			}
+		}()
 	}
 
 	r := record.NewReader(in, inName)
@@ -135,6 +152,10 @@ type source struct {
 
 func (s *source) OpenBlob(d digest.Digest) (io.ReadCloser, error) {
 	b, ok := s.blobs[d]
+	if !ok && d == emptyBlob {
+		// A zero-byte layer has no content member to ship or find.
+		return io.NopCloser(strings.NewReader("")), nil
+	}
 	if !ok {
 		return nil, exit.Contentf("blob %s is not part of the image", d)
 	}
@@ -290,7 +311,7 @@ func open(ctx context.Context, rec *record.Assembly,
 func rebuild(ctx context.Context, rec *record.Assembly,
 	opts Options) (*record.Result, error) {
 
-	if err := checkOutput(rec, opts.OutDir); err != nil {
+	if err := checkOutput(rec, opts.OutDir, opts.Format); err != nil {
 		return nil, err
 	}
 	src, err := open(ctx, rec, opts)
@@ -368,32 +389,18 @@ func writeDir(dir string, img *imagewrite.Image, src *source) error {
 	return nil
 }
 
-// checkOutput refuses an output path that is one of the inputs.
-func checkOutput(rec *record.Assembly, outDir string) error {
+// checkOutput refuses, before any work, an output path that is one of
+// the inputs or is not a plain file (or, for dir, a layout) of ours.
+func checkOutput(rec *record.Assembly, outDir, format string) error {
 	inputs := []string{rec.Delta}
 	if rec.Baseline != nil {
 		inputs = append(inputs, rec.Baseline.Path)
 	}
-	for _, out := range []string{filepath.Join(outDir, rec.Name+".tar"),
-		filepath.Join(outDir, rec.Name)} {
-		for _, in := range inputs {
-			if samePath(in, out) {
-				return exit.Usagef("output %s would replace the input %s",
-					out, in)
-			}
-		}
+	if format == FormatDir || (format == FormatAuto &&
+		rec.Target.Format == string(image.OCILayout)) {
+		return outpath.Dir(filepath.Join(outDir, rec.Name), inputs...)
 	}
-	return nil
-}
-
-// samePath reports whether a and b name the same file.
-func samePath(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	infoA, errA := os.Stat(a)
-	infoB, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
+	return outpath.File(filepath.Join(outDir, rec.Name+".tar"), inputs...)
 }
 
 // checkConvert refuses, without allow, a change between the Docker and

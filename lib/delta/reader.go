@@ -38,6 +38,12 @@ func Open(path string) (*Archive, error) {
 	if err != nil {
 		return nil, exit.IO(fmt.Errorf("opening delta: %w", err))
 	}
+	// The reader seeks to members: a pipe or a device will not do.
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, exit.Usagef("%s: a delta archive must be a regular "+
+			"file (it is read at offsets); save a piped one first", path)
+	}
 	a := &Archive{Path: path, f: f, members: map[digest.Digest]Location{}}
 	if err := a.index(); err != nil {
 		f.Close()

@@ -234,6 +234,12 @@ func (img *Image) validate(stored map[digest.Digest]Blob) error {
 			l.Digest); err != nil {
 			return err
 		}
+		if l.Size < 0 {
+			return fmt.Errorf("target.layers[%d]: size %d", i, l.Size)
+		}
+	}
+	if t.Config.Size < 0 || t.Manifest.Size < 0 || t.ArchiveSize < 0 {
+		return fmt.Errorf("target: negative size")
 	}
 	switch t.Format {
 	case "docker-archive", "oci-archive":

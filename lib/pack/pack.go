@@ -22,8 +22,10 @@ import (
 	"time"
 
 	"github.com/diffah/diffah/lib/delta"
+	"github.com/diffah/diffah/lib/digestio"
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/diffah/diffah/lib/image"
+	"github.com/diffah/diffah/lib/outpath"
 	"github.com/diffah/diffah/lib/plan"
 	"github.com/diffah/diffah/lib/record"
 	"github.com/diffah/diffah/lib/skeleton"
@@ -47,6 +49,12 @@ type Options struct {
 func Run(ctx context.Context, in io.Reader, inName, output string,
 	out io.Writer, opts Options) error {
 
+	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
+		if sec, err := strconv.ParseInt(v, 10, 64); err != nil || sec < 0 {
+			return exit.Usagef("SOURCE_DATE_EPOCH %q: want seconds since "+
+				"1970, 0 or more", v)
+		}
+	}
 	w, err := record.NewWriter(out, Tool)
 	if err != nil {
 		return err
@@ -174,13 +182,12 @@ func (p *packer) pack(ctx context.Context, pairs []plan.Pair,
 		return nil, nil, exit.Usagef("nothing to pack: no image pairs " +
 			"in the plan")
 	}
+	var inputs []string
 	for _, pair := range pairs {
-		for _, in := range []string{pair.Baseline.Path, pair.Target.Path} {
-			if samePath(in, output) {
-				return nil, nil, exit.Usagef("output %s is also an "+
-					"input of image %q", output, pair.Name)
-			}
-		}
+		inputs = append(inputs, pair.Baseline.Path, pair.Target.Path)
+	}
+	if err := outpath.File(output, inputs...); err != nil {
+		return nil, nil, err
 	}
 	sc := &delta.Sidecar{Version: delta.Version, Tool: version.Tool,
 		ToolVersion: version.Version, Created: created()}
@@ -346,6 +353,10 @@ func (p *packer) image(ctx context.Context, pair plan.Pair,
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := verifySkeleton(sk, a.TarPath(), t.Members); err != nil {
+		return nil, nil, fmt.Errorf("image %q: %s: %w", pair.Name, t.Path,
+			err)
+	}
 	encoded, err := sk.Encode()
 	if err != nil {
 		return nil, nil, err
@@ -357,6 +368,36 @@ func (p *packer) image(ctx context.Context, pair plan.Pair,
 		Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(encoded)), nil
 		}}, nil
+}
+
+// verifySkeleton replays the skeleton from the target file itself, so a
+// record whose offsets or digests do not describe the file is caught by
+// the producer, not after the air gap.
+func verifySkeleton(sk *skeleton.Skeleton, tarPath string,
+	members []record.Member) error {
+
+	f, err := os.Open(tarPath)
+	if err != nil {
+		return exit.IO(err)
+	}
+	defer f.Close()
+	at := map[digest.Digest]record.Member{}
+	for _, m := range members {
+		if _, ok := at[m.Digest]; !ok {
+			at[m.Digest] = m
+		}
+	}
+	open := func(d digest.Digest) (io.ReadCloser, error) {
+		m := at[d]
+		sr := io.NewSectionReader(f, m.Offset, m.Size)
+		return digestio.NewReader(io.NopCloser(sr), "member "+m.Name, d,
+			m.Size), nil
+	}
+	if err := sk.Replay(io.Discard, open); err != nil {
+		return exit.Contentf("the records do not describe the archive "+
+			"file: %v", err)
+	}
+	return nil
 }
 
 func report(w *record.Writer, sc *delta.Sidecar, written *delta.Written,
@@ -379,18 +420,6 @@ func report(w *record.Writer, sc *delta.Sidecar, written *delta.Written,
 		Size: written.Size, SHA256: written.SHA256,
 		Images: len(sc.Images), Blobs: len(sc.Blobs),
 		TargetBytes: targetBytes})
-}
-
-// samePath reports whether a and b name the same file, or would.
-func samePath(a, b string) bool {
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	if errA == nil && errB == nil && absA == absB {
-		return true
-	}
-	infoA, errA := os.Stat(a)
-	infoB, errB := os.Stat(b)
-	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
 }
 
 // mtime is the time stamped on the archive's headers: the epoch, or

@@ -8,6 +8,8 @@ import (
 
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/diffah/diffah/lib/fingerprint"
+	"github.com/diffah/diffah/lib/image"
+	"github.com/diffah/diffah/lib/outpath"
 	"github.com/diffah/diffah/lib/pack"
 	"github.com/diffah/diffah/lib/plan"
 	"github.com/diffah/diffah/lib/record"
@@ -49,6 +51,18 @@ func Export(ctx context.Context, opts ExportOptions, stdout io.Writer) error {
 	}
 	if err := spec.CheckUnique(opts.Pairs); err != nil {
 		return err
+	}
+	if !opts.DryRun {
+		// Fail before the work, not after it; pack checks again.
+		var inputs []string
+		for _, p := range opts.Pairs {
+			b, _ := image.SplitRef(p.Baseline)
+			t, _ := image.SplitRef(p.Target)
+			inputs = append(inputs, b, t)
+		}
+		if err := outpath.File(opts.Output, inputs...); err != nil {
+			return err
+		}
 	}
 	fpOpts := fingerprint.Options{Platform: opts.Platform,
 		TempDir: opts.TempDir, Logger: opts.Logger}

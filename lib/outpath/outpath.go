@@ -1,0 +1,97 @@
+// Package outpath checks the paths diffah is about to write, before any
+// work is done, so that an output never replaces an input or something
+// that is not a plain file of ours.
+package outpath
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/diffah/diffah/lib/exit"
+)
+
+// File checks that path can take a new regular file: it does not exist
+// or is a regular file (never a symlink, a device, a FIFO or a folder,
+// which a rename would replace), and it is none of inputs.
+func File(path string, inputs ...string) error {
+	if path == "" {
+		return exit.Usagef("output path is empty")
+	}
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return exit.IO(err)
+	case !st.Mode().IsRegular():
+		return exit.Usagef("output %s exists and is not a regular file "+
+			"(%s): diffah replaces only regular files", path,
+			kind(st.Mode()))
+	}
+	return notInput(path, inputs)
+}
+
+// Dir checks that path can take a new OCI layout folder: it does not
+// exist, or is an empty folder, or a folder holding an OCI layout (an
+// earlier output), and it is none of inputs.
+func Dir(path string, inputs ...string) error {
+	st, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return exit.IO(err)
+	case !st.IsDir():
+		return exit.Usagef("output %s exists and is not a folder (%s)",
+			path, kind(st.Mode()))
+	default:
+		entries, err := os.ReadDir(path)
+		if err != nil {
+			return exit.IO(err)
+		}
+		_, layoutErr := os.Stat(filepath.Join(path, "oci-layout"))
+		if len(entries) > 0 && layoutErr != nil {
+			return exit.Usagef("output %s is a folder that is neither "+
+				"empty nor an OCI layout: diffah will not replace it", path)
+		}
+	}
+	return notInput(path, inputs)
+}
+
+func notInput(path string, inputs []string) error {
+	for _, in := range inputs {
+		if in != "" && Same(in, path) {
+			return exit.Usagef("output %s would replace the input %s",
+				path, in)
+		}
+	}
+	return nil
+}
+
+// Same reports whether a and b name the same file, or would.
+func Same(a, b string) bool {
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && absA == absB {
+		return true
+	}
+	infoA, errA := os.Stat(a)
+	infoB, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a folder"
+	}
+	return "not a regular file"
+}
