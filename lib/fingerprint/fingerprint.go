@@ -98,6 +98,11 @@ func describe(ctx context.Context, in Input, w *record.Writer,
 	}
 	defer a.Close()
 	img := a.Image()
+	if opts.Platform != "" && !image.PlatformMatches(opts.Platform,
+		img.Platform) {
+		return exit.Usagef("%s of %q: %s is %s, not %s", in.Role, in.Name,
+			path, img.Platform, opts.Platform)
+	}
 
 	rec := record.Image{
 		Kind: record.KindImage, Name: in.Name, Role: in.Role,

@@ -148,13 +148,17 @@ func plan(ctx context.Context, a *delta.Archive, img delta.Image,
 		return nil, exit.Usagef("baseline of %q: %s: no such file or "+
 			"directory", img.Name, path)
 	}
-	base, err := image.Open(ctx, abs, image.OpenOptions{Selector: selector,
-		Platform: opts.Platform, TempDir: opts.TempDir})
+	base, selector, err := openBaseline(ctx, abs, selector, img, opts)
 	if err != nil {
 		return nil, fmt.Errorf("baseline of %q: %w", img.Name, err)
 	}
 	defer base.Close()
 	have := base.Image()
+	if opts.Platform != "" && !image.PlatformMatches(opts.Platform,
+		have.Platform) {
+		return nil, exit.Usagef("baseline of %q: %s is %s, not %s",
+			img.Name, path, have.Platform, opts.Platform)
+	}
 	if have.Config.Digest != img.Baseline.Config.Digest {
 		return nil, exit.Usagef("wrong baseline for %q: %s is manifest %s "+
 			"(config %s), the delta was made against manifest %s "+
@@ -189,8 +193,14 @@ func plan(ctx context.Context, a *delta.Archive, img delta.Image,
 			continue
 		}
 		if !fromBaseline[d] || base.BlobMember(d) == "" {
-			return nil, exit.Contentf("baseline %s of %q lacks blob %s, "+
-				"which the rebuild needs", path, img.Name, d)
+			// The right image (its config matched) stored otherwise, as
+			// another format or compression: not the archive the delta
+			// was made against.
+			return nil, exit.Usagef("wrong baseline for %q: %s holds the "+
+				"image (config %s) but not its blob %s as the delta was "+
+				"made against %s (manifest %s): give that archive",
+				img.Name, path, have.Config.Digest, d,
+				img.Baseline.Source, img.Baseline.Manifest.Digest)
 		}
 		rec.Blobs = append(rec.Blobs, record.AssemblyBlob{Digest: d,
 			Size: blobSize(img.Target, d), From: record.FromBaseline})
@@ -198,6 +208,35 @@ func plan(ctx context.Context, a *delta.Archive, img delta.Image,
 	log.Info("image", "name", img.Name, "baseline", abs,
 		"blobs", len(rec.Blobs))
 	return rec, nil
+}
+
+// openBaseline opens the consumer's baseline. When the archive holds
+// several images or platforms and the user named none, the delta knows
+// which: it tries the target's platform, then the baseline's config and
+// manifest digests as selectors. It returns the selector it used.
+func openBaseline(ctx context.Context, path, selector string,
+	img delta.Image, opts Options) (*image.Archive, string, error) {
+
+	open := func(sel, platform string) (*image.Archive, error) {
+		return image.Open(ctx, path, image.OpenOptions{Selector: sel,
+			Platform: platform, TempDir: opts.TempDir})
+	}
+	a, err := open(selector, opts.Platform)
+	if err == nil || exit.Code(err) != exit.UsageErr || selector != "" ||
+		opts.Platform != "" {
+		return a, selector, err
+	}
+	tries := []struct{ selector, platform string }{
+		{"", img.Target.Platform},
+		{string(img.Baseline.Manifest.Digest), img.Target.Platform},
+		{string(img.Baseline.Config.Digest), img.Target.Platform},
+	}
+	for _, try := range tries {
+		if a, err2 := open(try.selector, try.platform); err2 == nil {
+			return a, try.selector, nil
+		}
+	}
+	return nil, "", err
 }
 
 // blobSize returns the size the target's descriptors give d, or -1.
