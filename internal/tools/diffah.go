@@ -2,6 +2,7 @@ package tools
 
 import (
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/outpath"
 	"github.com/diffah/diffah/lib/porcelain"
 )
 
@@ -38,6 +39,10 @@ func (c *exportCmd) Run(env *Env) error {
 	pairs, err := pairsFrom(c.Pair, c.Bundle)
 	if err != nil {
 		return err
+	}
+	if c.Bundle != "" && outpath.Same(c.Bundle, c.Output) {
+		return exit.Usagef("output %s would replace the input %s",
+			c.Output, c.Bundle)
 	}
 	return porcelain.Export(env.Ctx, porcelain.ExportOptions{
 		Pairs: pairs, Platform: c.Platform, DryRun: c.DryRun,

@@ -4,6 +4,7 @@ import (
 	"github.com/diffah/diffah/lib/assemble"
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/diffah/diffah/lib/fingerprint"
+	"github.com/diffah/diffah/lib/outpath"
 	"github.com/diffah/diffah/lib/pack"
 	"github.com/diffah/diffah/lib/plan"
 	"github.com/diffah/diffah/lib/porcelain"
@@ -132,6 +133,10 @@ func (c *packCmd) Run(env *Env) error {
 	if c.Workers < 0 {
 		return exit.Usagef("--workers %d: want 0 or more", c.Workers)
 	}
+	if c.Input != "" && c.Input != "-" && outpath.Same(c.Input, c.Output) {
+		return exit.Usagef("output %s would replace the input %s",
+			c.Output, c.Input)
+	}
 	in, name, done, err := openInput(env, c.Input)
 	if err != nil {
 		return err
@@ -165,11 +170,21 @@ func (f *baselineFlags) baselines() (map[string]string, error) {
 		}
 		out = m
 	}
+	fromFlags := map[string]bool{}
 	for _, arg := range f.Baseline {
 		name, path, err := spec.ParseBaseline(arg)
 		if err != nil {
 			return nil, err
 		}
+		if fromFlags[name] {
+			return nil, exit.Usagef("--baseline: image name %q given "+
+				"twice", name)
+		}
+		if _, inSpec := out[name]; inSpec {
+			return nil, exit.Usagef("--baseline: image name %q is also "+
+				"in %s", name, f.BaselineSpec)
+		}
+		fromFlags[name] = true
 		out[name] = path
 	}
 	return out, nil
