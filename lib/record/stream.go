@@ -51,6 +51,10 @@ func (r *Reader) Header() *Header { return r.header }
 
 // Next returns the next record after the header, or io.EOF at the end.
 // A stream without a header is a content error.
+//
+// TODO(#4): a stream cut short at a line boundary (a stage killed
+// mid-run, without pipefail) looks complete; a closing record with a
+// count, required by every reader, would tell.
 func (r *Reader) Next() (*Raw, error) {
 	for {
 		data, err := r.readLine()
