@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 	"github.com/diffah/diffah/lib/exit"
@@ -94,8 +97,27 @@ func Main(name, description string, grammar any, args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: interrupted\n", name)
 		return exit.EnvErr
 	}
-	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable(err.Error()))
 	return exit.Code(err)
+}
+
+// printable escapes what a terminal would act on (control characters
+// and invalid UTF-8, as a damaged archive's member names may hold), so
+// that an error stays one readable line.
+func printable(msg string) string {
+	var b strings.Builder
+	for i, r := range msg {
+		switch {
+		case r == utf8.RuneError && len(msg[i:]) > 0 &&
+			!strings.HasPrefix(msg[i:], string(utf8.RuneError)):
+			fmt.Fprintf(&b, "\\x%02x", msg[i])
+		case unicode.IsPrint(r):
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
+		}
+	}
+	return b.String()
 }
 
 // openInput returns stdin for "" or "-", else the named file.
