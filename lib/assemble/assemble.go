@@ -76,6 +76,9 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	if opts.Format == "" {
 		opts.Format = FormatAuto
 	}
+	if opts.OutDir == "" {
+		return exit.Usagef("output folder: empty path")
+	}
 	switch opts.Format {
 	case FormatAuto, FormatDocker, FormatOCI, FormatDir:
 	default:

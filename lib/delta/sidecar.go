@@ -84,7 +84,8 @@ type Target struct {
 	Compression string `json:"compression"`
 	Source      string `json:"source"`
 	// ArchiveSize and ArchiveSHA256 are those of the uncompressed tar
-	// file, which Skeleton rebuilds; empty for a layout directory.
+	// file, which Skeleton rebuilds; for a layout directory the sum of its
+	// files' sizes and no SHA-256 or skeleton.
 	ArchiveSize   int64         `json:"archiveSize,omitempty"`
 	ArchiveSHA256 digest.Digest `json:"archiveSHA256,omitempty"`
 	Skeleton      digest.Digest `json:"skeleton,omitempty"`

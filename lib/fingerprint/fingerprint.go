@@ -188,6 +188,8 @@ func describeDir(a *image.Archive, members []record.Member,
 		}
 		members[i].Digest = digest.NewDigest(digest.SHA256, h)
 		members[i].Offset = 0
+		// No archive file: its size is what its files hold.
+		rec.ArchiveSize += members[i].Size
 	}
 	rec.Members = members
 	return nil

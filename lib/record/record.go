@@ -73,7 +73,8 @@ type Image struct {
 	Format      string `json:"format"`
 	Compression string `json:"compression"`
 	// ArchiveSize and ArchiveSHA256 describe the uncompressed tar: what
-	// an auto import rebuilds. Empty for a layout directory.
+	// an auto import rebuilds. For a layout directory: the sum of its
+	// files' sizes, and no SHA-256.
 	ArchiveSize   int64                `json:"archiveSize,omitempty"`
 	ArchiveSHA256 digest.Digest        `json:"archiveSHA256,omitempty"`
 	Tags          []string             `json:"tags,omitempty"`
