@@ -1,4 +1,4 @@
-package image
+package image_test
 
 import (
 	"archive/tar"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/image"
 	"github.com/diffah/diffah/lib/imagebuild"
 	"github.com/opencontainers/go-digest"
 )
@@ -171,7 +172,7 @@ func (b fuzzBase) write(tb testing.TB, dir string, doc []byte) string {
 // digests, whose blobs live at clean names inside the archive and read
 // back verified or fail as content errors.
 func checkFuzzOpen(t *testing.T, p, tempDir string) {
-	a, err := Open(context.Background(), p, OpenOptions{
+	a, err := image.Open(context.Background(), p, image.OpenOptions{
 		TempDir: tempDir, MaxSpoolSize: 8 << 20})
 	if err != nil {
 		if code := exit.Code(err); code != exit.Corrupt &&
@@ -220,8 +221,8 @@ func checkFuzzOpen(t *testing.T, p, tempDir string) {
 func fuzzDocSeeds(f *testing.F, bases []fuzzBase, hostile ...string) {
 	dir := f.TempDir()
 	for i, b := range bases {
-		a, err := Open(context.Background(), b.write(f, dir, b.docOf()),
-			OpenOptions{TempDir: dir})
+		a, err := image.Open(context.Background(), b.write(f, dir, b.docOf()),
+			image.OpenOptions{TempDir: dir})
 		if err != nil {
 			f.Fatalf("base %s: %v", b.name, err)
 		}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/image"
 	digest "github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -32,22 +33,6 @@ var dockerToOCI = func() map[string]string {
 	return m
 }()
 
-// dockerManifest is a Docker schema2 manifest with its fields in the
-// order Docker writes them.
-type dockerManifest struct {
-	SchemaVersion int                `json:"schemaVersion"`
-	MediaType     string             `json:"mediaType"`
-	Config        dockerDescriptor   `json:"config"`
-	Layers        []dockerDescriptor `json:"layers"`
-}
-
-type dockerDescriptor struct {
-	MediaType string        `json:"mediaType"`
-	Size      int64         `json:"size"`
-	Digest    digest.Digest `json:"digest"`
-	URLs      []string      `json:"urls,omitempty"`
-}
-
 // DockerManifest returns a copy of img carrying a Docker schema2 manifest
 // built from its config and layer descriptors, replacing any manifest it
 // had. Layer media types become their Docker spelling (OCI
@@ -58,16 +43,9 @@ func DockerManifest(img *Image) (*Image, error) {
 	if img == nil {
 		return nil, exit.Usagef("docker manifest: nil image")
 	}
-	m := dockerManifest{
-		SchemaVersion: 2,
-		MediaType:     MediaTypeDockerManifest,
-		Config: dockerDescriptor{
-			MediaType: MediaTypeDockerConfig,
-			Size:      img.Config.Size,
-			Digest:    img.Config.Digest,
-		},
-		Layers: make([]dockerDescriptor, 0, len(img.Layers)),
-	}
+	config := ocispec.Descriptor{MediaType: MediaTypeDockerConfig,
+		Size: img.Config.Size, Digest: img.Config.Digest}
+	layers := make([]ocispec.Descriptor, 0, len(img.Layers))
 	for i, l := range img.Layers {
 		mt := l.MediaType
 		if mt == "" {
@@ -80,13 +58,14 @@ func DockerManifest(img *Image) (*Image, error) {
 			return nil, exit.Usagef("docker manifest: layer %d (%s): "+
 				"media type %q has no Docker equivalent", i, l.Digest, mt)
 		}
-		m.Layers = append(m.Layers, dockerDescriptor{
-			MediaType: mt, Size: l.Size, Digest: l.Digest, URLs: l.URLs,
-		})
+		layers = append(layers, ocispec.Descriptor{MediaType: mt,
+			Size: l.Size, Digest: l.Digest, URLs: l.URLs})
 	}
-	b, err := json.Marshal(m)
+	// The reader synthesizes the same manifest for a docker-archive, so
+	// an image read and written again keeps its manifest digest.
+	b, err := image.SynthesizeDockerManifest(config, layers)
 	if err != nil {
-		return nil, fmt.Errorf("docker manifest: %w", err)
+		return nil, exit.Usage(fmt.Errorf("docker manifest: %w", err))
 	}
 
 	out := img.clone()

@@ -7,20 +7,19 @@ import (
 	"strings"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/image"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Docker media types, as Docker and registries spell them.
+// Docker media types, as Docker and registries spell them (the reader's
+// constants, so both sides agree).
 const (
-	MediaTypeDockerManifest = "application/vnd.docker.distribution." +
-		"manifest.v2+json"
-	MediaTypeDockerConfig    = "application/vnd.docker.container.image.v1+json"
-	MediaTypeDockerLayer     = "application/vnd.docker.image.rootfs.diff.tar"
-	MediaTypeDockerLayerGzip = "application/vnd.docker.image.rootfs." +
-		"diff.tar.gzip"
-	MediaTypeDockerLayerZstd = "application/vnd.docker.image.rootfs." +
-		"diff.tar.zstd"
+	MediaTypeDockerManifest         = image.MediaTypeDockerManifest
+	MediaTypeDockerConfig           = image.MediaTypeDockerConfig
+	MediaTypeDockerLayer            = image.MediaTypeDockerLayer
+	MediaTypeDockerLayerGzip        = image.MediaTypeDockerLayerGzip
+	MediaTypeDockerLayerZstd        = image.MediaTypeDockerLayerZstd
 	MediaTypeDockerForeignLayerGzip = "application/vnd.docker.image." +
 		"rootfs.foreign.diff.tar.gzip"
 )
