@@ -501,7 +501,7 @@ func writeFile(name, format string, opts Options,
 	}
 	defer tmp.Cleanup()
 
-	counter := &countWriter{w: tmp}
+	counter := &digestio.CountingWriter{W: tmp}
 	if err := write(counter); err != nil {
 		return nil, err
 	}
@@ -509,18 +509,5 @@ func writeFile(name, format string, opts Options,
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
 	return &record.Result{Kind: record.KindResult, Name: name,
-		Output: path, Format: format, Size: counter.n}, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-// Write counts, and marks a failed write (a full disk, say) as an
-// environment error, so it is not taken for bad input.
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, exit.IO(err)
+		Output: path, Format: format, Size: counter.N}, nil
 }

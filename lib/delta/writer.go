@@ -57,7 +57,7 @@ func Write(path string, sc *Sidecar, members []Member,
 	defer tmp.Cleanup()
 
 	h := sha256.New()
-	counter := &countWriter{w: io.MultiWriter(tmp, h)}
+	counter := &digestio.CountingWriter{W: io.MultiWriter(tmp, h)}
 	tw := tar.NewWriter(counter)
 	sum := map[string]string{PAXSidecarSHA256: digest.FromBytes(sidecar).
 		Encoded()}
@@ -86,7 +86,7 @@ func Write(path string, sc *Sidecar, members []Member,
 	if err := tmp.CloseAtomicallyReplace(); err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
-	return &Written{Size: counter.n,
+	return &Written{Size: counter.N,
 		SHA256: digest.NewDigest(digest.SHA256, h)}, nil
 }
 
@@ -136,17 +136,4 @@ func bytesOpener(b []byte) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(b)), nil
 	}
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-// Write counts, and marks a failed write (a full disk, say) as an
-// environment error, so it is not taken for bad input.
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, exit.IO(err)
 }

@@ -1,4 +1,4 @@
-// Package digestio verifies content while it streams.
+// Package digestio checks and counts content while it streams.
 package digestio
 
 import (

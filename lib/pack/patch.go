@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/diffah/diffah/lib/digestio"
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/diffah/diffah/lib/patch"
 	"github.com/diffah/diffah/lib/record"
@@ -153,7 +154,7 @@ func (p *packer) encodeOne(ctx context.Context, target io.ReaderAt,
 		return nil, exit.IO(fmt.Errorf("spooling patch: %w", err))
 	}
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(f, h)}
+	cw := &digestio.CountingWriter{W: io.MultiWriter(f, h)}
 	err = patch.Encode(ctx, cw, ref, refSize, target, size, patch.Options{})
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = exit.IO(fmt.Errorf("spooling patch: %w", cerr))
@@ -162,7 +163,7 @@ func (p *packer) encodeOne(ctx context.Context, target io.ReaderAt,
 		os.Remove(f.Name())
 		return nil, err
 	}
-	return &encoded{path: f.Name(), size: cw.n,
+	return &encoded{path: f.Name(), size: cw.N,
 		stored: digest.NewDigest(digest.SHA256, h), ref: c.Digest}, nil
 }
 
@@ -183,15 +184,4 @@ func removeSpool(m map[digest.Digest]*encoded) {
 	for _, e := range m {
 		removeOne(e)
 	}
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
 }
