@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/diffah/diffah/lib/exit"
 )
@@ -27,7 +28,7 @@ func File(path string, inputs ...string) error {
 	case !st.Mode().IsRegular():
 		return exit.Usagef("output %s exists and is not a regular file "+
 			"(%s): diffah replaces only regular files", path,
-			kind(st.Mode()))
+			Kind(st.Mode()))
 	}
 	return notInput(path, inputs)
 }
@@ -43,7 +44,7 @@ func Dir(path string, inputs ...string) error {
 		return exit.IO(err)
 	case !st.IsDir():
 		return exit.Usagef("output %s exists and is not a folder (%s)",
-			path, kind(st.Mode()))
+			path, Kind(st.Mode()))
 	default:
 		entries, err := os.ReadDir(path)
 		if err != nil {
@@ -60,12 +61,62 @@ func Dir(path string, inputs ...string) error {
 
 func notInput(path string, inputs []string) error {
 	for _, in := range inputs {
-		if in != "" && Same(in, path) {
+		if in == "" {
+			continue
+		}
+		if Same(in, path) || below(path, in) {
 			return exit.Usagef("output %s would replace the input %s",
 				path, in)
 		}
+		if below(in, path) {
+			return exit.Usagef("output %s would replace the folder "+
+				"holding the input %s", path, in)
+		}
 	}
 	return nil
+}
+
+// below reports whether path lies inside the folder dir (an OCI layout
+// input, say), following symlinks in both. path need not exist.
+func below(path, dir string) bool {
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		return false
+	}
+	realDir, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return false
+	}
+	realPath, err := resolve(path)
+	if err != nil {
+		return false
+	}
+	rel, err := filepath.Rel(realDir, realPath)
+	return err == nil && rel != "." && rel != ".." &&
+		!strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// resolve is filepath.EvalSymlinks for a path whose last elements may
+// not exist yet: the longest existing prefix is resolved and the rest
+// appended.
+func resolve(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	rest := ""
+	for {
+		real, err := filepath.EvalSymlinks(abs)
+		if err == nil {
+			return filepath.Join(real, rest), nil
+		}
+		parent := filepath.Dir(abs)
+		if parent == abs {
+			return "", err
+		}
+		rest = filepath.Join(filepath.Base(abs), rest)
+		abs = parent
+	}
 }
 
 // Same reports whether a and b name the same file, or would.
@@ -80,7 +131,8 @@ func Same(a, b string) bool {
 	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
 }
 
-func kind(m fs.FileMode) string {
+// Kind names what a file that is not a regular file is, for messages.
+func Kind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeSymlink != 0:
 		return "a symlink"

@@ -21,6 +21,11 @@ func TestFile(t *testing.T) {
 	}
 	input := filepath.Join(dir, "in.tar")
 	os.WriteFile(input, []byte("y"), 0o644)
+	layout := filepath.Join(dir, "layout")
+	os.MkdirAll(filepath.Join(layout, "blobs", "sha256"), 0o755)
+	os.WriteFile(filepath.Join(layout, "index.json"), []byte("{}"), 0o644)
+	layoutLink := filepath.Join(dir, "layout-link")
+	os.Symlink(layout, layoutLink)
 
 	tests := []struct {
 		name, path string
@@ -36,10 +41,18 @@ func TestFile(t *testing.T) {
 		{"an input", input, exit.UsageErr},
 		{"an input respelled", filepath.Join(dir, "sub", "..", "in.tar"),
 			exit.UsageErr},
+		{"a member of an input folder",
+			filepath.Join(layout, "index.json"), exit.UsageErr},
+		{"a new file in an input folder",
+			filepath.Join(layout, "blobs", "sha256", "new"), exit.UsageErr},
+		{"an input folder's member through a link",
+			filepath.Join(layoutLink, "index.json"), exit.UsageErr},
+		{"beside an input folder", filepath.Join(dir, "layout.tar"),
+			exit.OK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := File(tt.path, input)
+			err := File(tt.path, input, layout)
 			if got := exit.Code(err); got != tt.code {
 				t.Errorf("File(%q) = %v (exit %d), want exit %d", tt.path,
 					err, got, tt.code)
@@ -60,6 +73,10 @@ func TestDir(t *testing.T) {
 	os.WriteFile(filepath.Join(mine, "notes.txt"), []byte("x"), 0o644)
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("x"), 0o644)
+	holder := filepath.Join(dir, "holder")
+	os.Mkdir(holder, 0o755)
+	os.WriteFile(filepath.Join(holder, "oci-layout"), []byte("{}"), 0o644)
+	os.WriteFile(filepath.Join(holder, "v1.tar"), []byte("x"), 0o644)
 
 	tests := []struct {
 		name, path string
@@ -70,10 +87,13 @@ func TestDir(t *testing.T) {
 		{"earlier layout", layout, exit.OK},
 		{"someone's folder", mine, exit.UsageErr},
 		{"a file", file, exit.UsageErr},
+		{"holding an input", holder, exit.UsageErr},
+		{"inside an input folder", filepath.Join(mine, "out"),
+			exit.UsageErr},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Dir(tt.path)
+			err := Dir(tt.path, filepath.Join(holder, "v1.tar"), mine)
 			if got := exit.Code(err); got != tt.code {
 				t.Errorf("Dir(%q) = %v (exit %d), want exit %d", tt.path,
 					err, got, tt.code)
