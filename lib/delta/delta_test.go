@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -831,4 +832,26 @@ func FuzzOpen(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestOpenFIFO refuses a FIFO at once (exit 2): opening one for reading
+// would block until a writer came.
+func TestOpenFIFO(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "delta.tar")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := Open(fifo)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if got := exit.Code(err); got != exit.UsageErr {
+			t.Errorf("got exit %d (%v), want %d", got, err, exit.UsageErr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Open blocked on a FIFO")
+	}
 }

@@ -34,15 +34,22 @@ type Location struct {
 // headers only; member digests are checked by Verify and OpenStored.
 // The caller closes the Archive.
 func Open(path string) (*Archive, error) {
+	// The reader seeks to members: a pipe or a device will not do. The
+	// check comes before the open, which would block on a FIFO.
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, exit.IO(fmt.Errorf("opening delta: %w", err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, notRegular(path)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, exit.IO(fmt.Errorf("opening delta: %w", err))
 	}
-	// The reader seeks to members: a pipe or a device will not do.
 	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
 		f.Close()
-		return nil, exit.Usagef("%s: a delta archive must be a regular "+
-			"file (it is read at offsets); save a piped one first", path)
+		return nil, notRegular(path)
 	}
 	a := &Archive{Path: path, f: f, members: map[digest.Digest]Location{}}
 	if err := a.index(); err != nil {
@@ -50,6 +57,11 @@ func Open(path string) (*Archive, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+func notRegular(path string) error {
+	return exit.Usagef("%s: a delta archive must be a regular file (it is "+
+		"read at offsets); save a piped one first", path)
 }
 
 // Close closes the archive file.

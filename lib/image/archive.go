@@ -13,6 +13,7 @@ import (
 	"sort"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/outpath"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -62,6 +63,12 @@ func Open(ctx context.Context, path string, opts OpenOptions) (*Archive,
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, exit.IO(fmt.Errorf("open image: %w", err))
+	}
+	// A FIFO or a device would block the open or be read only once.
+	if !st.IsDir() && !st.Mode().IsRegular() {
+		return nil, exit.Usagef("%s: an image must be a regular file "+
+			"(an archive) or a folder (an OCI layout), not %s", path,
+			outpath.Kind(st.Mode()))
 	}
 	a := &Archive{Path: path, Compression: CompressionNone,
 		blobs: map[digest.Digest]blobRef{}}
