@@ -103,6 +103,9 @@ func uniqueSorted(members []Member) []Member {
 	return out
 }
 
+// maxUSTARSize is the largest size a USTAR header holds (11 octal digits).
+const maxUSTARSize = 1<<33 - 1
+
 func writeMember(tw *tar.Writer, name string, size int64, mtime time.Time,
 	pax map[string]string, open func() (io.ReadCloser, error)) error {
 
@@ -115,7 +118,9 @@ func writeMember(tw *tar.Writer, name string, size int64, mtime time.Time,
 		Format:     tar.FormatUSTAR,
 		PAXRecords: pax,
 	}
-	if pax != nil {
+	// USTAR holds sizes below 8 GiB; a larger blob takes a PAX size
+	// record, which every tar reader of the last twenty years knows.
+	if pax != nil || size > maxUSTARSize {
 		hdr.Format = tar.FormatPAX
 	}
 	if err := tw.WriteHeader(hdr); err != nil {

@@ -97,6 +97,10 @@ func checkBlob(b *record.Blob, inName string, line int) error {
 		return exit.Contentf("%s: line %d: blob digest %q: %v", inName,
 			line, b.Digest, err)
 	}
+	if b.Size < 0 {
+		return exit.Contentf("%s: line %d: blob %s: size %d, want 0 or "+
+			"more", inName, line, b.Digest, b.Size)
+	}
 	switch b.Decision {
 	case record.DecisionBaseline:
 	case record.DecisionFull:
@@ -248,7 +252,8 @@ func (p *packer) pack(ctx context.Context, pairs []plan.Pair,
 	})
 	sc.Blobs = uniqueBlobs(sc.Blobs)
 	if err := sc.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("plan gives an invalid sidecar: %w", err)
+		return nil, nil, exit.Contentf("the plan gives an invalid "+
+			"sidecar: %v", err)
 	}
 
 	written, err := delta.Write(output, sc, members, mtime())

@@ -325,6 +325,14 @@ func TestErrors(t *testing.T) {
 		{"output folder missing", pl, filepath.Join(dir, "no", "d.tar"),
 			exit.EnvErr, ""},
 		{"malformed line", pl + "{\n", "", exit.Corrupt, "malformed"},
+		{"negative size", editBlob(t, lines, "full",
+			func(b map[string]any) { b["size"] = -1 }), "", exit.Corrupt,
+			"size -1, want 0 or more"},
+		// Past USTAR's 8 GiB the member takes a PAX header; the source
+		// member is then found shorter than the plan says.
+		{"size larger than the member", editBlob(t, lines, "full",
+			func(b map[string]any) { b["size"] = int64(1) << 60 }), "",
+			exit.Corrupt, "want 1152921504606846976"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
