@@ -96,6 +96,9 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	if opts.OutDir, err = filepath.Abs(opts.OutDir); err != nil {
 		return exit.IO(err)
 	}
+	if err := outpath.Folder(opts.OutDir); err != nil {
+		return err
+	}
 
 	// OUTDIR is made when the first image is written; a run that fails
 	// removes it again if it made it and left it empty.

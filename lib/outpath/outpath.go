@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/diffah/diffah/lib/exit"
 )
@@ -57,6 +58,27 @@ func Dir(path string, inputs ...string) error {
 		}
 	}
 	return notInput(path, inputs)
+}
+
+// Folder checks that path is a folder or can be made one: the nearest
+// part of it that exists is a folder (a regular file there is exit 2).
+func Folder(path string) error {
+	for p := filepath.Clean(path); ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		switch {
+		case err == nil && st.IsDir():
+			return nil
+		case err == nil:
+			return exit.Usagef("output folder %s: %s is %s, want a folder",
+				path, p, Kind(st.Mode()))
+		case !errors.Is(err, fs.ErrNotExist) &&
+			!errors.Is(err, syscall.ENOTDIR):
+			return exit.IO(err)
+		}
+		if filepath.Dir(p) == p {
+			return nil
+		}
+	}
 }
 
 func notInput(path string, inputs []string) error {
@@ -144,6 +166,8 @@ func Kind(m fs.FileMode) string {
 		return "a socket"
 	case m.IsDir():
 		return "a folder"
+	case m.IsRegular():
+		return "a regular file"
 	}
 	return "not a regular file"
 }

@@ -101,3 +101,34 @@ func TestDir(t *testing.T) {
 		})
 	}
 }
+
+func TestFolder(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "notes.txt")
+	os.WriteFile(file, []byte("x"), 0o644)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name, path string
+		code       int
+	}{
+		{"existing folder", dir, exit.OK},
+		{"new folder", filepath.Join(dir, "out"), exit.OK},
+		{"new folders", filepath.Join(dir, "a", "b"), exit.OK},
+		{"a regular file", file, exit.UsageErr},
+		{"below a regular file", filepath.Join(file, "sub"), exit.UsageErr},
+		{"a FIFO", fifo, exit.UsageErr},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Folder(tt.path)
+			if got := exit.Code(err); got != tt.code {
+				t.Errorf("Folder(%q) = %v (exit %d), want exit %d", tt.path,
+					err, got, tt.code)
+			}
+		})
+	}
+}
