@@ -160,5 +160,55 @@ func readJSON(path string, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return exit.Usagef("%s: data after the JSON document", path)
 	}
+	// encoding/json keeps the last of two equal keys without a word; a
+	// name given twice must not silently lose one of its paths.
+	if key, ok := duplicateKey(data); ok {
+		return exit.Usagef("%s: key %q appears twice in one object", path,
+			key)
+	}
 	return nil
+}
+
+// duplicateKey returns the first key that appears twice in one object of
+// the JSON document data, which has already decoded without error.
+func duplicateKey(data []byte) (string, bool) {
+	type level struct {
+		keys    map[string]bool // nil in an array
+		wantKey bool
+	}
+	var stack []*level
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *level
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		delim, isDelim := tok.(json.Delim)
+		switch {
+		case isDelim && (delim == '}' || delim == ']'):
+			stack = stack[:len(stack)-1]
+			if n := len(stack); n > 0 {
+				stack[n-1].wantKey = true
+			}
+		case top != nil && top.keys != nil && top.wantKey:
+			key, _ := tok.(string)
+			if top.keys[key] {
+				return key, true
+			}
+			top.keys[key] = true
+			top.wantKey = false
+		case isDelim:
+			l := &level{wantKey: true}
+			if delim == '{' {
+				l.keys = map[string]bool{}
+			}
+			stack = append(stack, l)
+		case top != nil:
+			top.wantKey = true
+		}
+	}
 }

@@ -147,6 +147,27 @@ func TestReadBundleRelativeSpec(t *testing.T) {
 	}
 }
 
+// TestDuplicateKey finds a key given twice in one object at any depth,
+// and only there.
+func TestDuplicateKey(t *testing.T) {
+	tests := []struct {
+		doc, want string
+	}{
+		{`{"a":1,"b":{"a":2},"c":[{"a":3},{"a":4}]}`, ""},
+		{`{"a":1,"a":2}`, "a"},
+		{`{"x":{"y":[1,{"k":1,"k":2}]}}`, "k"},
+		{`{"x":{"a":1},"y":{"a":{"b":[]},"c":1},"x":2}`, "x"},
+		{`[{"a":1},{"a":1}]`, ""},
+		{`{"s":"a","t":"a"}`, ""},
+	}
+	for _, tt := range tests {
+		got, _ := duplicateKey([]byte(tt.doc))
+		if got != tt.want {
+			t.Errorf("duplicateKey(%s) = %q, want %q", tt.doc, got, tt.want)
+		}
+	}
+}
+
 func TestReadBundleErrors(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -174,6 +195,8 @@ func TestReadBundleErrors(t *testing.T) {
 		{"duplicate names", `{"pairs":[{"name":"a","baseline":"b",` +
 			`"target":"c"},{"name":"a","baseline":"d","target":"e"}]}`,
 			`"a" given twice`},
+		{"field twice in a pair", `{"pairs":[{"name":"a","baseline":"b",` +
+			`"target":"c","target":"d"}]}`, `key "target" appears twice`},
 		{"not JSON", `pairs: []`, "bundle.json"},
 		{"trailing document", `{"pairs":[{"name":"a","baseline":"b",` +
 			`"target":"c"}]} {"pairs":[]}`, "bundle.json"},
@@ -238,6 +261,10 @@ func TestReadBaselinesErrors(t *testing.T) {
 		{"empty path", `{"baselines":{"a":""}}`, `"a" has no path`},
 		{"path not a string", `{"baselines":{"a":1}}`, "baselines.json"},
 		{"list instead of map", `{"baselines":["a"]}`, "baselines.json"},
+		{"name twice", `{"baselines":{"app":"x.tar","app":"v1.tar"}}`,
+			`key "app" appears twice`},
+		{"field twice", `{"baselines":{"a":"b"},"baselines":{"c":"d"}}`,
+			`key "baselines" appears twice`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
