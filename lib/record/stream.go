@@ -50,7 +50,7 @@ func NewReader(r io.Reader, name string) *Reader {
 func (r *Reader) Header() *Header { return r.header }
 
 // Next returns the next record after the header, or io.EOF at the end.
-// A stream without a header is a content error.
+// A stream without a header, or with a second one, is a content error.
 //
 // TODO(#4): a stream cut short at a line boundary (a stage killed
 // mid-run, without pipefail) looks complete; a closing record with a
@@ -77,6 +77,11 @@ func (r *Reader) Next() (*Raw, error) {
 				return nil, err
 			}
 			continue
+		}
+		if raw.Kind == KindHeader {
+			return nil, exit.Contentf("%s: line %d: a second %q record, "+
+				"want one at the top only (keep the first header when "+
+				"joining streams)", r.name, raw.Line, KindHeader)
 		}
 		return raw, nil
 	}

@@ -58,6 +58,8 @@ func TestReaderErrors(t *testing.T) {
 			exit.Corrupt, []string{"line 1", "header record"}},
 		{"malformed first line", `{"kind":`, exit.Corrupt,
 			[]string{"line 1", "malformed JSON"}},
+		{"second header", hdr + "\n" + `{"kind":"image"}` + "\n" + hdr +
+			"\n", exit.Corrupt, []string{"line 3", `second "header"`}},
 		{"malformed line 3", hdr + "\n" + `{"kind":"a"}` + "\n" +
 			`{"kind":"b",}` + "\n", exit.Corrupt,
 			[]string{"in.jsonl: line 3", "malformed JSON"}},
