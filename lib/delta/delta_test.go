@@ -351,7 +351,10 @@ func TestParseSidecarRejects(t *testing.T) {
 	}{
 		{"version 2", set(top, "version", 2), "version 2"},
 		{"version 0", set(top, "version", 0), "version 0"},
-		{"version string", set(top, "version", "1"), SidecarName},
+		{"version string", set(top, "version", "1"),
+			`diffah.json: field "version" is a JSON string, want an integer`},
+		{"images an object", set(top, "images", map[string]any{}),
+			`field "images" is a JSON object, want an array`},
 		{"no version", func(doc map[string]any) {
 			delete(doc, "version")
 		}, `no "version"`},

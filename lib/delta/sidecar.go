@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/jsonerr"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -131,7 +132,7 @@ func ParseSidecar(data []byte) (*Sidecar, error) {
 		Version *int `json:"version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, exit.Contentf("%s: %v", SidecarName, err)
+		return nil, exit.Contentf("%s: %v", SidecarName, jsonerr.Wrap(err))
 	}
 	if probe.Version == nil {
 		return nil, exit.Contentf("%s: no \"version\" field", SidecarName)
@@ -143,7 +144,7 @@ func ParseSidecar(data []byte) (*Sidecar, error) {
 
 	var sc Sidecar
 	if err := json.Unmarshal(data, &sc); err != nil {
-		return nil, exit.Contentf("%s: %v", SidecarName, err)
+		return nil, exit.Contentf("%s: %v", SidecarName, jsonerr.Wrap(err))
 	}
 	if err := sc.Validate(); err != nil {
 		return nil, exit.Content(fmt.Errorf("%s: %w", SidecarName, err))

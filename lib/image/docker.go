@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/jsonerr"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -55,7 +56,8 @@ func (a *Archive) loadDocker(ctx context.Context, opts OpenOptions) error {
 	}
 	var entries []dockerEntry
 	if err := json.Unmarshal(data, &entries); err != nil {
-		return exit.Contentf("%s: member manifest.json: %w", a.Path, err)
+		return exit.Contentf("%s: member manifest.json: %w", a.Path,
+			jsonerr.Wrap(err))
 	}
 	if len(entries) == 0 {
 		return exit.Contentf("%s: member manifest.json: no images", a.Path)
@@ -196,7 +198,7 @@ func (a *Archive) buildDocker(ctx context.Context,
 	var cfg imageConfig
 	if err := json.Unmarshal(cfgBytes, &cfg); err != nil {
 		return nil, exit.Contentf("%s: member %s: config: %w", a.Path,
-			e.Config, err)
+			e.Config, jsonerr.Wrap(err))
 	}
 	img := &builtImage{
 		tags:     e.RepoTags,

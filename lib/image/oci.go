@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/jsonerr"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -100,7 +101,8 @@ func (a *Archive) loadOCI(ctx context.Context, opts OpenOptions) error {
 		}
 		var layout ocispec.ImageLayout
 		if err := json.Unmarshal(data, &layout); err != nil {
-			return exit.Contentf("%s: member oci-layout: %w", a.Path, err)
+			return exit.Contentf("%s: member oci-layout: %w", a.Path,
+				jsonerr.Wrap(err))
 		}
 		if layout.Version != ocispec.ImageLayoutVersion {
 			return exit.Contentf("%s: member oci-layout: "+
@@ -316,7 +318,8 @@ func (a *Archive) parseIndex(name string, data []byte) (*ocispec.Index,
 	error) {
 	var idx ocispec.Index
 	if err := json.Unmarshal(data, &idx); err != nil {
-		return nil, exit.Contentf("%s: member %s: %w", a.Path, name, err)
+		return nil, exit.Contentf("%s: member %s: %w", a.Path, name,
+			jsonerr.Wrap(err))
 	}
 	if idx.SchemaVersion != 2 {
 		return nil, exit.Contentf("%s: member %s: schemaVersion %d, "+
@@ -433,7 +436,7 @@ func (a *Archive) sniffBlobKind(d ocispec.Descriptor) (string, error) {
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return "", exit.Contentf("%s: member %s: %w", a.Path,
-			blobPath(d.Digest), err)
+			blobPath(d.Digest), jsonerr.Wrap(err))
 	}
 	if isIndexType(probe.MediaType) || probe.Manifests != nil {
 		return "index", nil
@@ -462,7 +465,8 @@ func (a *Archive) readManifest(desc ocispec.Descriptor) (*ociManifest,
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, exit.Contentf("%s: member %s: %w", a.Path, member, err)
+		return nil, exit.Contentf("%s: member %s: %w", a.Path, member,
+			jsonerr.Wrap(err))
 	}
 	if m.SchemaVersion != 2 {
 		return nil, exit.Contentf("%s: member %s: schemaVersion %d, "+
@@ -511,7 +515,7 @@ func (a *Archive) buildOCI(ctx context.Context,
 	var cfg imageConfig
 	if err := json.Unmarshal(cfgBytes, &cfg); err != nil {
 		return nil, exit.Contentf("%s: member %s: config: %w", a.Path,
-			cfgMember, err)
+			cfgMember, jsonerr.Wrap(err))
 	}
 
 	platform := cfg.platform()

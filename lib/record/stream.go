@@ -9,6 +9,7 @@ import (
 	"io"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/jsonerr"
 )
 
 // MaxLine is the longest line a Reader accepts, in bytes.
@@ -25,7 +26,7 @@ type Raw struct {
 func (r *Raw) Decode(name string, v any) error {
 	if err := json.Unmarshal(r.Data, v); err != nil {
 		return exit.Contentf("%s: line %d: %s record: %v",
-			name, r.Line, r.Kind, err)
+			name, r.Line, r.Kind, jsonerr.Wrap(err))
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"sort"
 
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/jsonerr"
 	"github.com/diffah/diffah/lib/record"
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
@@ -150,7 +151,7 @@ func Decode(encoded []byte) (*Skeleton, error) {
 
 	var sk Skeleton
 	if err := json.Unmarshal(data, &sk); err != nil {
-		return nil, exit.Contentf("skeleton: %v", err)
+		return nil, exit.Contentf("skeleton: %v", jsonerr.Wrap(err))
 	}
 	if sk.Version != Version {
 		return nil, exit.Contentf("skeleton: version %d, want %d",

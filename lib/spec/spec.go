@@ -20,6 +20,7 @@ import (
 
 	"github.com/diffah/diffah/lib/delta"
 	"github.com/diffah/diffah/lib/exit"
+	"github.com/diffah/diffah/lib/jsonerr"
 )
 
 // maxFile bounds a spec file.
@@ -155,7 +156,7 @@ func readJSON(path string, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return exit.Usagef("%s: %v", path, err)
+		return exit.Usagef("%s: %v", path, jsonerr.Wrap(err))
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return exit.Usagef("%s: data after the JSON document", path)
