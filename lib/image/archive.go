@@ -97,7 +97,7 @@ func (a *Archive) openTar(ctx context.Context, opts OpenOptions) error {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return exit.IO(fmt.Errorf("read %s: %w", a.Path, err))
 	}
-	switch kind := sniffCompression(head[:n]); kind {
+	switch kind := sniffCompression(head[:n]).kind; kind {
 	case CompressionGzip, CompressionZstd:
 		if err := a.spoolDecompressed(ctx, opts); err != nil {
 			return err

@@ -3,13 +3,14 @@ package image
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/diffah/diffah/lib/exit"
-	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/mholt/archives"
 )
 
 // Compression kinds reported by Decompress and Archive.Compression.
@@ -19,62 +20,80 @@ const (
 	CompressionZstd = "zstd"
 )
 
-var (
-	magicGzip  = []byte{0x1f, 0x8b}
-	magicZstd  = []byte{0x28, 0xb5, 0x2f, 0xfd}
-	magicXz    = []byte{0xfd, '7', 'z', 'X', 'Z', 0x00}
-	magicBzip2 = []byte("BZh")
-)
-
-// sniffCompression names the compression whose magic starts head:
-// "gzip", "zstd", "xz", "bzip2", or "none".
-func sniffCompression(head []byte) string {
-	switch {
-	case bytes.HasPrefix(head, magicGzip):
-		return CompressionGzip
-	case bytes.HasPrefix(head, magicZstd):
-		return CompressionZstd
-	case bytes.HasPrefix(head, magicXz):
-		return "xz"
-	case bytes.HasPrefix(head, magicBzip2):
-		return "bzip2"
-	}
-	return CompressionNone
+// compression is one whole-stream compression that diffah recognises.
+// mholt/archives matches its magic and, for the kinds diffah reads,
+// opens the decoder.
+type compression struct {
+	kind   string
+	format archives.Compression
 }
 
-// Decompress sniffs r (gzip magic 1f8b, zstd magic 28b52ffd, else none)
-// and returns a reader of the decompressed bytes and the kind name:
-// "gzip", "zstd" or "none". Every member of a multi-member gzip stream is
-// read. The zstd decoder's window is at most MaxZstdWindow bytes and it
-// decodes on one goroutine. Closing the returned reader does not close r.
-// Errors from corrupt compressed data are content errors (exit 4).
+// readable lists the compressions Decompress opens. Gzip reads every
+// member of a multi-member stream (the library's default). The zstd
+// decoder's window is bounded by MaxZstdWindow and it decodes on one
+// goroutine, so a hostile frame cannot ask for more memory.
+var readable = []compression{
+	{CompressionGzip, archives.Gz{}},
+	{CompressionZstd, archives.Zstd{DecoderOptions: []zstd.DOption{
+		zstd.WithDecoderConcurrency(1),
+		zstd.WithDecoderMaxWindow(MaxZstdWindow),
+		zstd.WithDecoderLowmem(true),
+	}}},
+}
+
+// named lists compressions that are recognised only to name them in an
+// error: their decoders take memory from the stream's header (xz) or
+// are slow enough to make a bomb cheap (bzip2), and no image tool
+// writes them for layers.
+var named = []compression{
+	{"xz", archives.Xz{}},
+	{"bzip2", archives.Bz2{}},
+}
+
+// sniffCompression returns the compression whose magic starts head, or
+// a compression of kind "none" and no format.
+func sniffCompression(head []byte) compression {
+	for _, list := range [][]compression{readable, named} {
+		for _, c := range list {
+			m, err := c.format.Match(context.Background(), "",
+				bytes.NewReader(head))
+			if err == nil && m.ByStream {
+				return c
+			}
+		}
+	}
+	return compression{kind: CompressionNone}
+}
+
+// Decompress sniffs r and returns a reader of the decompressed bytes and
+// the kind name: "gzip", "zstd" or "none" (other compressions are a
+// content error naming them). Every member of a multi-member gzip
+// stream is read. The zstd decoder's window is at most MaxZstdWindow
+// bytes. Closing the returned reader does not close r. Errors from
+// corrupt compressed data are content errors (exit 4).
 func Decompress(r io.Reader) (io.ReadCloser, string, error) {
 	br := bufio.NewReaderSize(envReader{r}, 64<<10)
-	head, err := br.Peek(4)
+	head, err := br.Peek(8)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, "", exit.IO(fmt.Errorf("sniff compression: %w", err))
 	}
-	kind := sniffCompression(head)
-	switch kind {
-	case CompressionGzip:
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return nil, "", exit.Contentf("gzip header: %w", err)
-		}
-		zr.Multistream(true)
-		return &contentReader{r: zr, c: zr, kind: kind}, kind, nil
-	case CompressionZstd:
-		zr, err := zstd.NewReader(br,
-			zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderMaxWindow(MaxZstdWindow),
-			zstd.WithDecoderLowmem(true))
-		if err != nil {
-			return nil, "", exit.Contentf("zstd header: %w", err)
-		}
-		rc := zr.IOReadCloser()
-		return &contentReader{r: rc, c: rc, kind: kind}, kind, nil
+	c := sniffCompression(head)
+	switch c.kind {
+	case CompressionNone:
+		return io.NopCloser(br), CompressionNone, nil
+	case CompressionGzip, CompressionZstd:
+	default:
+		return nil, "", exit.Contentf("%s-compressed data not supported, "+
+			"want tar, gzip or zstd", c.kind)
 	}
-	return io.NopCloser(br), CompressionNone, nil
+	dec, err := c.format.OpenReader(br)
+	if err != nil {
+		if isCoded(err) {
+			return nil, "", err
+		}
+		return nil, "", exit.Contentf("%s header: %w", c.kind, err)
+	}
+	return &contentReader{r: dec, c: dec, kind: c.kind}, c.kind, nil
 }
 
 // contentReader marks decoder errors as content errors.

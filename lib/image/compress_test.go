@@ -71,14 +71,14 @@ func TestSniffCompression(t *testing.T) {
 	}{
 		{[]byte{0x1f, 0x8b, 8}, "gzip"},
 		{[]byte{0x28, 0xb5, 0x2f, 0xfd}, "zstd"},
-		{append([]byte(nil), magicXz...), "xz"},
+		{[]byte{0xfd, '7', 'z', 'X', 'Z', 0}, "xz"},
 		{[]byte("BZh9"), "bzip2"},
 		{[]byte("ustar"), "none"},
 		{[]byte{0x1f}, "none"},
 		{nil, "none"},
 	}
 	for _, tt := range tests {
-		if got := sniffCompression(tt.head); got != tt.want {
+		if got := sniffCompression(tt.head).kind; got != tt.want {
 			t.Errorf("sniffCompression(% x): got %q, want %q", tt.head,
 				got, tt.want)
 		}

@@ -15,6 +15,9 @@
 //   - any of these tars compressed as a whole with gzip or zstd, which
 //     Open decompresses once into a temporary spool file.
 //
+// Compression is recognised, and gzip and zstd are opened, through
+// mholt/archives; xz and bzip2 are recognised only to be refused by name.
+//
 // A tar is indexed in one pass: every header is recorded with the offset
 // of its data, so members are later read with ReadAt and never by
 // scanning the archive again.

@@ -265,7 +265,7 @@ func (a *Archive) dockerLayer(name string,
 		return ocispec.Descriptor{}, "", exit.IO(fmt.Errorf(
 			"read %s: member %s: %w", a.Path, member, err))
 	}
-	kind := sniffCompression(head[:n])
+	kind := sniffCompression(head[:n]).kind
 	mediaType := MediaTypeDockerLayer
 	switch kind {
 	case CompressionGzip:

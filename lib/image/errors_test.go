@@ -239,7 +239,8 @@ func TestOpenErrors(t *testing.T) {
 		{"empty file", func(t *testing.T) []byte { return nil },
 			OpenOptions{}, exit.Corrupt, []string{"empty"}},
 		{"xz archive", func(t *testing.T) []byte {
-			return append(slicesClone(magicXz), make([]byte, 64)...)
+			xz := []byte{0xfd, '7', 'z', 'X', 'Z', 0}
+			return append(xz, make([]byte, 64)...)
 		}, OpenOptions{}, exit.Corrupt, []string{"xz"}},
 		{"corrupt gzip archive", func(t *testing.T) []byte {
 			z := gzipBytes(t, twoOCIImages(t))
@@ -304,7 +305,7 @@ func TestOpenErrors(t *testing.T) {
 				name := blobPath(idx.Manifests[0].Digest)
 				for i := range b.members {
 					if b.members[i].name == name {
-						body := slicesClone(b.members[i].body)
+						body := bytes.Clone(b.members[i].body)
 						body[len(body)-2] = ' '
 						b.members[i].body = body
 					}
@@ -349,8 +350,6 @@ func TestOpenErrors(t *testing.T) {
 		})
 	}
 }
-
-func slicesClone(b []byte) []byte { return append([]byte(nil), b...) }
 
 func TestOpenMissingFile(t *testing.T) {
 	_, err := Open(context.Background(), "/nonexistent/x.tar",
