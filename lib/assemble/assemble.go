@@ -37,7 +37,6 @@ import (
 	"github.com/diffah/diffah/lib/patch"
 	"github.com/diffah/diffah/lib/record"
 	"github.com/diffah/diffah/lib/skeleton"
-	"github.com/google/renameio/v2"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -497,10 +496,9 @@ func writeFile(name, format string, opts Options,
 	write func(io.Writer) error) (*record.Result, error) {
 
 	path := filepath.Join(opts.OutDir, name+".tar")
-	tmp, err := renameio.NewPendingFile(path,
-		renameio.WithTempDir(opts.OutDir), renameio.WithPermissions(0o644))
+	tmp, err := outpath.Pending(path)
 	if err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+		return nil, err
 	}
 	defer tmp.Cleanup()
 

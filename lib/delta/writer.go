@@ -7,13 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/diffah/diffah/lib/digestio"
 	"github.com/diffah/diffah/lib/exit"
-	"github.com/google/renameio/v2"
+	"github.com/diffah/diffah/lib/outpath"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -45,14 +44,9 @@ func Write(path string, sc *Sidecar, members []Member,
 	members = uniqueSorted(members)
 
 	// The archive is written beside path and renamed over it at the end.
-	// TODO(#4): a run killed with SIGKILL leaves its pending file
-	// (.<name><digits>) beside path; nothing removes it, since another
-	// run may be writing it at the same time.
-	tmp, err := renameio.NewPendingFile(path,
-		renameio.WithTempDir(filepath.Dir(path)),
-		renameio.WithPermissions(0o644))
+	tmp, err := outpath.Pending(path)
 	if err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+		return nil, err
 	}
 	defer tmp.Cleanup()
 
