@@ -18,6 +18,11 @@ import (
 // pending files of earlier runs at the same path that nobody holds (a
 // run killed with SIGKILL cannot remove its own) are removed first.
 // The caller defers Cleanup, as with renameio.
+//
+// BUG: between renameio creating the file and the flock there is a
+// moment when another run to the same path would take the new file for
+// a dead one; that run then fails on its rename (exit 3) and can be
+// re-run. Two runs writing one path at once race anyway.
 func Pending(path string) (*renameio.PendingFile, error) {
 	removeDeadPending(path)
 
