@@ -21,22 +21,15 @@ const lockName = ".lock"
 func runTempDir() (func(), error) {
 	base := os.TempDir()
 	removeStale(base)
-	dir, err := os.MkdirTemp(base, fmt.Sprintf("diffah-%d-", os.Getpid()))
-	if err != nil {
-		return nil, fmt.Errorf("temp folder: %w", err)
-	}
-	lock, err := os.Create(filepath.Join(dir, lockName))
-	if err == nil {
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	}
+	dir, lock, err := newRunDir(base)
 	if err == nil {
 		err = os.Setenv("TMPDIR", dir)
 	}
 	if err != nil {
 		if lock != nil {
 			lock.Close()
+			os.RemoveAll(dir)
 		}
-		os.RemoveAll(dir)
 		return nil, fmt.Errorf("temp folder: %w", err)
 	}
 	return func() {
@@ -44,6 +37,32 @@ func runTempDir() (func(), error) {
 		os.RemoveAll(dir)
 		lock.Close()
 	}, nil
+}
+
+// newRunDir makes base/diffah-<pid>-* and its lock file, held. The lock
+// file appears under its name already locked, so another run's
+// removeStale never finds it unheld: locking a file already named .lock
+// would leave a moment when it is.
+func newRunDir(base string) (string, *os.File, error) {
+	dir, err := os.MkdirTemp(base, fmt.Sprintf("diffah-%d-", os.Getpid()))
+	if err != nil {
+		return "", nil, err
+	}
+	lock, err := os.CreateTemp(dir, "lock-*")
+	if err == nil {
+		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	}
+	if err == nil {
+		err = os.Rename(lock.Name(), filepath.Join(dir, lockName))
+	}
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return dir, lock, nil
 }
 
 // removeStale removes base/diffah-*-* folders whose lock file nobody
