@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+	"time"
 )
 
 // lockName is the file each run holds locked inside its temp folder.
@@ -39,35 +41,55 @@ func runTempDir() (func(), error) {
 	}, nil
 }
 
-// newRunDir makes base/diffah-<pid>-* and its lock file, held. The lock
-// file appears under its name already locked, so another run's
-// removeStale never finds it unheld: locking a file already named .lock
-// would leave a moment when it is.
+// prepPrefix names a run folder being prepared, before it is published
+// as diffah-<pid>-*.
+const prepPrefix = ".diffah-prep-"
+
+// prepGrace is how old a folder still being prepared must be before
+// removeStale takes it for a dead run's: preparing takes microseconds.
+const prepGrace = time.Minute
+
+// newRunDir makes base/diffah-<pid>-* with its lock file held. The folder
+// is prepared under another name and renamed once its lock is held, so
+// another run's removeStale never finds a published folder unheld:
+// creating a file and locking it are two steps, with a moment between.
 func newRunDir(base string) (string, *os.File, error) {
-	dir, err := os.MkdirTemp(base, fmt.Sprintf("diffah-%d-", os.Getpid()))
+	prep, err := os.MkdirTemp(base, prepPrefix+"*")
 	if err != nil {
 		return "", nil, err
 	}
-	lock, err := os.CreateTemp(dir, "lock-*")
+	lock, err := os.Create(filepath.Join(prep, lockName))
 	if err == nil {
 		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 	}
+	dir := filepath.Join(base, fmt.Sprintf("diffah-%d-%s", os.Getpid(),
+		strings.TrimPrefix(filepath.Base(prep), prepPrefix)))
 	if err == nil {
-		err = os.Rename(lock.Name(), filepath.Join(dir, lockName))
+		err = os.Rename(prep, dir)
 	}
 	if err != nil {
 		if lock != nil {
 			lock.Close()
 		}
-		os.RemoveAll(dir)
+		os.RemoveAll(prep)
 		return "", nil, err
 	}
 	return dir, lock, nil
 }
 
 // removeStale removes base/diffah-*-* folders whose lock file nobody
-// holds. A folder without a lock file is left alone.
+// holds (a folder without a lock file is left alone), and folders still
+// being prepared that are older than prepGrace (a run killed while
+// preparing its folder).
 func removeStale(base string) {
+	preps, _ := filepath.Glob(filepath.Join(base, prepPrefix+"*"))
+	for _, p := range preps {
+		st, err := os.Lstat(p)
+		if err == nil && st.IsDir() && time.Since(st.ModTime()) > prepGrace {
+			os.RemoveAll(p)
+		}
+	}
+
 	matches, _ := filepath.Glob(filepath.Join(base, "diffah-*-*"))
 	for _, m := range matches {
 		if st, err := os.Lstat(m); err != nil || !st.IsDir() {

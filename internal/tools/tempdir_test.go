@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestRemoveStale(t *testing.T) {
@@ -12,7 +13,9 @@ func TestRemoveStale(t *testing.T) {
 	dead := filepath.Join(base, "diffah-1-1")
 	noLock := filepath.Join(base, "diffah-2-2")
 	other := filepath.Join(base, "other-3-3")
-	for _, d := range []string{dead, noLock, other} {
+	oldPrep := filepath.Join(base, prepPrefix+"4")
+	newPrep := filepath.Join(base, prepPrefix+"5")
+	for _, d := range []string{dead, noLock, other, oldPrep, newPrep} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -23,6 +26,10 @@ func TestRemoveStale(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	old := time.Now().Add(-2 * prepGrace)
+	if err := os.Chtimes(oldPrep, old, old); err != nil {
+		t.Fatal(err)
+	}
 	live, lock, err := newRunDir(base)
 	if err != nil {
 		t.Fatal(err)
@@ -32,7 +39,7 @@ func TestRemoveStale(t *testing.T) {
 	removeStale(base)
 
 	for d, want := range map[string]bool{dead: false, noLock: true,
-		other: true, live: true} {
+		other: true, live: true, oldPrep: false, newPrep: true} {
 		_, err := os.Stat(d)
 		if got := err == nil; got != want {
 			t.Errorf("%s: exists %v, want %v", filepath.Base(d), got, want)
