@@ -13,8 +13,10 @@
 // A docker-archive target written as OCI, or the reverse, changes the
 // manifest digest and is refused unless AllowConvert is set. Archives go
 // to OUTDIR/<name>.tar and directories to OUTDIR/<name>/. Every blob is
-// checked against its digest as it streams; on any error nothing is left
-// at the output path.
+// checked against its digest as it streams. Each image is rebuilt under
+// a temporary name in OUTDIR; only when every image of the stream is
+// rebuilt and the stream has ended are they all moved into place, so a
+// run that fails leaves OUTDIR as it was.
 package assemble
 
 import (
@@ -68,7 +70,9 @@ type Options struct {
 }
 
 // Run reads assembly records from in and writes a result record per
-// rebuilt image to out. Skip records and unknown kinds pass through.
+// rebuilt image to out. Skip records and unknown kinds pass through at
+// once; the result records follow at the end of the stream, once every
+// image is in place. Outputs appear only if the whole run succeeds.
 func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	opts Options) (runErr error) {
 
@@ -109,6 +113,14 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 		}()
 	}
 
+	// Rebuilt images wait under temporary names until the stream ends.
+	var pending []*output
+	defer func() {
+		for _, p := range pending {
+			p.discard()
+		}
+	}()
+
 	r := record.NewReader(in, inName)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -116,7 +128,7 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 		}
 		raw, err := r.Next()
 		if err == io.EOF {
-			return nil
+			return commit(pending, w, log)
 		}
 		if err != nil {
 			return err
@@ -135,15 +147,42 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 			return exit.Contentf("%s: line %d: image name %q: want "+
 				"[a-z0-9][a-z0-9_.-]*", inName, raw.Line, rec.Name)
 		}
-		res, err := rebuild(ctx, &rec, opts)
+		o, err := rebuild(ctx, &rec, opts)
 		if err != nil {
 			return fmt.Errorf("image %q: %w", rec.Name, err)
 		}
-		log.Info("rebuilt", "image", rec.Name, "output", res.Output)
-		if err := w.Write(res); err != nil {
+		pending = append(pending, o)
+		log.Info("rebuilt", "image", rec.Name)
+	}
+}
+
+// output is a rebuilt, verified image waiting in OUTDIR under a
+// temporary name.
+type output struct {
+	result  *record.Result
+	move    func() error // moves it to result.Output
+	discard func()       // removes it; a no-op once moved
+}
+
+// commit moves every rebuilt image into place, in stream order, and
+// writes their result records.
+//
+// BUG: a rename that fails part way (a folder replaced under us) leaves
+// the images before it in place; renames within one folder do not fail
+// for want of space.
+func commit(pending []*output, w *record.Writer, log *slog.Logger) error {
+	for _, p := range pending {
+		if err := p.move(); err != nil {
+			return err
+		}
+		log.Info("wrote", "image", p.result.Name, "output", p.result.Output)
+	}
+	for _, p := range pending {
+		if err := w.Write(p.result); err != nil {
 			return err
 		}
 	}
+	return nil
 }
 
 // source serves the blobs of one image from the delta and the baseline.
@@ -314,7 +353,7 @@ func open(ctx context.Context, rec *record.Assembly,
 }
 
 func rebuild(ctx context.Context, rec *record.Assembly,
-	opts Options) (*record.Result, error) {
+	opts Options) (*output, error) {
 
 	if err := checkOutput(rec, opts.OutDir, opts.Format); err != nil {
 		return nil, err
@@ -347,11 +386,13 @@ func rebuild(ctx context.Context, rec *record.Assembly,
 	}
 	if format == FormatDir {
 		dir := filepath.Join(opts.OutDir, rec.Name)
-		if err := writeDir(dir, img, src); err != nil {
+		o, err := writeDir(dir, img, src)
+		if err != nil {
 			return nil, err
 		}
-		return &record.Result{Kind: record.KindResult, Name: rec.Name,
-			Output: dir, Format: format}, nil
+		o.result = &record.Result{Kind: record.KindResult, Name: rec.Name,
+			Output: dir, Format: format}
+		return o, nil
 	}
 	return writeFile(rec.Name, format, opts, func(w io.Writer) error {
 		if format == FormatDocker {
@@ -362,19 +403,28 @@ func rebuild(ctx context.Context, rec *record.Assembly,
 	})
 }
 
-// writeDir writes the layout beside dir and swaps it in only once it is
-// complete, so a failed rebuild leaves an earlier dir as it was.
-func writeDir(dir string, img *imagewrite.Image, src *source) error {
+// writeDir writes the layout beside dir; the output's move swaps it in,
+// so a failed run leaves an earlier dir as it was.
+func writeDir(dir string, img *imagewrite.Image,
+	src *source) (*output, error) {
+
 	parent, base := filepath.Split(dir)
 	staging, err := os.MkdirTemp(parent, "."+base+".tmp-*")
 	if err != nil {
-		return exit.IO(fmt.Errorf("writing %s: %w", dir, err))
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", dir, err))
 	}
-	defer os.RemoveAll(staging)
 	if err := imagewrite.WriteOCILayout(staging, img, src); err != nil {
-		return err
+		os.RemoveAll(staging)
+		return nil, err
 	}
+	return &output{
+		move:    func() error { return swapDir(staging, dir) },
+		discard: func() { os.RemoveAll(staging) },
+	}, nil
+}
 
+// swapDir puts the folder staging at dir, replacing what was there.
+func swapDir(staging, dir string) error {
 	old := ""
 	if _, err := os.Lstat(dir); err == nil {
 		old = staging + ".old"
@@ -449,7 +499,7 @@ func targetImage(t delta.Target, src *source,
 
 // replay rebuilds the producer's archive file from its skeleton.
 func replay(rec *record.Assembly, src *source,
-	opts Options) (*record.Result, error) {
+	opts Options) (*output, error) {
 
 	encoded, err := readLimited(src, rec.Target.Skeleton,
 		skeleton.MaxEncoded)
@@ -464,14 +514,14 @@ func replay(rec *record.Assembly, src *source,
 		return nil, exit.Contentf("skeleton rebuilds %s, sidecar says %s",
 			sk.SHA256, rec.Target.ArchiveSHA256)
 	}
-	res, err := writeFile(rec.Name, FormatAuto, opts, func(w io.Writer) error {
+	o, err := writeFile(rec.Name, FormatAuto, opts, func(w io.Writer) error {
 		return sk.Replay(w, src.OpenBlob)
 	})
 	if err != nil {
 		return nil, err
 	}
-	res.SHA256 = sk.SHA256
-	return res, nil
+	o.result.SHA256 = sk.SHA256
+	return o, nil
 }
 
 func readLimited(src *source, d digest.Digest, limit int64) ([]byte, error) {
@@ -490,25 +540,32 @@ func readLimited(src *source, d digest.Digest, limit int64) ([]byte, error) {
 	return data, nil
 }
 
-// writeFile writes OUTDIR/<name>.tar through a temporary file and a
-// rename, so the path holds a whole verified archive or nothing new.
+// writeFile writes OUTDIR/<name>.tar into a pending file beside it; the
+// output's move renames it into place, so the path holds a whole
+// verified archive or what it held before.
 func writeFile(name, format string, opts Options,
-	write func(io.Writer) error) (*record.Result, error) {
+	write func(io.Writer) error) (*output, error) {
 
 	path := filepath.Join(opts.OutDir, name+".tar")
 	tmp, err := outpath.Pending(path)
 	if err != nil {
 		return nil, err
 	}
-	defer tmp.Cleanup()
-
 	counter := &digestio.CountingWriter{W: tmp}
 	if err := write(counter); err != nil {
+		tmp.Cleanup()
 		return nil, err
 	}
-	if err := tmp.CloseAtomicallyReplace(); err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
+	move := func() error {
+		if err := tmp.CloseAtomicallyReplace(); err != nil {
+			return exit.IO(fmt.Errorf("writing %s: %w", path, err))
+		}
+		return nil
 	}
-	return &record.Result{Kind: record.KindResult, Name: name,
-		Output: path, Format: format, Size: counter.N}, nil
+	return &output{
+		result: &record.Result{Kind: record.KindResult, Name: name,
+			Output: path, Format: format, Size: counter.N},
+		move:    move,
+		discard: func() { tmp.Cleanup() },
+	}, nil
 }
