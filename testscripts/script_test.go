@@ -279,10 +279,11 @@ func cmdCorrupt(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Logf("corrupt: flipped byte %d of member %s", size/2, name)
 }
 
-// cmdTruncate cuts a file to N bytes, or to half its size.
+// cmdTruncate cuts a file to N bytes, to half its size, or, with -N, by
+// N bytes from its end.
 func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) != 2 {
-		ts.Fatalf("usage: truncate FILE N|half")
+		ts.Fatalf("usage: truncate FILE N|-N|half")
 	}
 	path := ts.MkAbs(args[0])
 	st, err := os.Stat(path)
@@ -291,6 +292,13 @@ func cmdTruncate(ts *testscript.TestScript, neg bool, args []string) {
 	if args[1] != "half" {
 		n, err = strconv.ParseInt(args[1], 10, 64)
 		ts.Check(err)
+	}
+	if n < 0 {
+		n += st.Size()
+	}
+	if n < 0 {
+		ts.Fatalf("truncate: %s has %d bytes, fewer than %s", args[0],
+			st.Size(), args[1][1:])
 	}
 	ts.Check(os.Truncate(path, n))
 }

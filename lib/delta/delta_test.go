@@ -717,10 +717,64 @@ func TestOpenTruncated(t *testing.T) {
 			}
 		}
 	}
-	// Only the cuts inside the two end-of-archive blocks, and the one
-	// right after the last member's data, leave every member whole.
-	if clean > 3 {
-		t.Errorf("got %d cuts that open cleanly, want at most 3", clean)
+	// Every cut loses at least part of the end-of-archive marker.
+	if clean > 0 {
+		t.Errorf("got %d cuts that open cleanly, want none", clean)
+	}
+}
+
+// TestOpenEndOfArchive cuts a real archive where archive/tar alone would
+// see a clean end: right after the last member's data, after one zero
+// block, inside the second. Each must fail with exit 4 naming the file;
+// the whole archive, and one with more zero blocks after the marker (a
+// tar padded to a record size), must open.
+func TestOpenEndOfArchive(t *testing.T) {
+	s := newSample()
+	_, data := write(t, s, s.members())
+	end := len(data) - 2*512
+	if !bytes.Equal(data[end:], make([]byte, 2*512)) {
+		t.Fatalf("the written archive does not end in two zero blocks")
+	}
+	padded := append(append([]byte(nil), data...), make([]byte, 8*512)...)
+	tests := []struct {
+		name string
+		data []byte
+		ok   bool
+	}{
+		{"whole", data, true},
+		{"padded to a record", padded, true},
+		{"after the last member's data", data[:end], false},
+		{"after one zero block", data[:end+512], false},
+		{"inside the second zero block", data[:end+512+100], false},
+		{"one byte short", data[:len(data)-1], false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cut.tar")
+			if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			a, err := Open(path)
+			if tc.ok {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				a.Close()
+				return
+			}
+			if err == nil {
+				a.Close()
+				t.Fatalf("got an archive, want exit %d", exit.Corrupt)
+			}
+			if got := exit.Code(err); got != exit.Corrupt {
+				t.Errorf("got exit %d (%v), want %d", got, err, exit.Corrupt)
+			}
+			if msg := err.Error(); !strings.Contains(msg, path) ||
+				!strings.Contains(msg, "no end-of-archive marker") {
+				t.Errorf("got %q, want it to name %s and the missing "+
+					"end-of-archive marker", msg, path)
+			}
+		})
 	}
 }
 

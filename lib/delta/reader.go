@@ -2,6 +2,7 @@ package delta
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -30,8 +31,10 @@ type Location struct {
 // Open reads the sidecar and the index of members, and checks that they
 // agree: the sidecar comes first, every member is named
 // blobs/sha256/<hex> with a valid digest, appears once, is listed in the
-// sidecar with its size, and every listed blob has a member. It reads
-// headers only; member digests are checked by Verify and OpenStored.
+// sidecar with its size, every listed blob has a member, and the file
+// goes on to the end-of-archive marker (a file cut short is refused even
+// when every member is whole). It reads headers only; member digests are
+// checked by Verify and OpenStored.
 // The caller closes the Archive.
 func Open(path string) (*Archive, error) {
 	// The reader seeks to members: a pipe or a device will not do. The
@@ -75,6 +78,7 @@ func (a *Archive) index() error {
 	if err != nil {
 		return a.malformed("reading first member", err)
 	}
+	last, end := hdr.Name, dataEnd(cr.n, hdr)
 	if clean(hdr.Name) != SidecarName {
 		return exit.Contentf("%s: first member is %q, want %s: not a "+
 			"diffah delta", a.Path, hdr.Name, SidecarName)
@@ -112,11 +116,22 @@ func (a *Archive) index() error {
 			break
 		}
 		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				// Cut inside the end-of-archive marker, if only zeros
+				// follow the last member.
+				if err := a.endMarker(end, last); err != nil {
+					return err
+				}
+			}
 			return a.malformed("reading members", err)
 		}
 		if err := a.addMember(hdr, cr.n, listed); err != nil {
 			return err
 		}
+		last, end = hdr.Name, dataEnd(cr.n, hdr)
+	}
+	if err := a.endMarker(end, last); err != nil {
+		return err
 	}
 	for _, b := range sc.Blobs {
 		if _, ok := a.members[b.Stored]; !ok {
@@ -157,6 +172,45 @@ func (a *Archive) addMember(hdr *tar.Header, offset int64,
 			name, hdr.Size, SidecarName, want)
 	}
 	a.members[d] = Location{Offset: offset, Size: hdr.Size}
+	return nil
+}
+
+// blockSize is the unit of a tar file: headers, padded data, end blocks.
+const blockSize = 512
+
+// dataEnd returns the offset just past the padded data of the member
+// that hdr describes, whose data starts at offset.
+func dataEnd(offset int64, hdr *tar.Header) int64 {
+	size := hdr.Size
+	switch hdr.Typeflag {
+	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock,
+		tar.TypeDir, tar.TypeFifo:
+		// archive/tar reads no data for these, whatever the size says.
+		size = 0
+	}
+	return (offset + size + blockSize - 1) / blockSize * blockSize
+}
+
+// endMarker checks for the two zero blocks that end a tar at end, after
+// the data of the member named last, and returns a content error when
+// the file stops before them with nothing but zeros after that member.
+// archive/tar reports a clean io.EOF at any header boundary, so without
+// this check a file cut right after a member, or after the marker's
+// first block, would pass for a whole archive. More zero blocks (a tar
+// padded to a record) are fine; anything else after end is left to the
+// tar reader.
+func (a *Archive) endMarker(end int64, last string) error {
+	marker := make([]byte, 2*blockSize)
+	n, err := a.f.ReadAt(marker, end)
+	if err != nil && err != io.EOF {
+		return exit.IO(fmt.Errorf("%s: reading end-of-archive marker: %w",
+			a.Path, err))
+	}
+	if n < len(marker) && bytes.Count(marker[:n], []byte{0}) == n {
+		return exit.Contentf("%s: archive is truncated: no end-of-archive "+
+			"marker (two zero %d-byte blocks) after member %s", a.Path,
+			blockSize, last)
+	}
 	return nil
 }
 

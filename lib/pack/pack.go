@@ -2,9 +2,11 @@
 // a plan describes.
 //
 // It reads plan records (the image records of every pair and the blob
-// decisions), records each target archive's skeleton, and writes the
-// archive: the sidecar first, then every shipped blob once, named by
-// digest. On stdout it writes a stored record per member, then a
+// decisions), checks each decision against the baseline image records
+// (a blob left to the baseline, or a patch reference, must be one the
+// baseline of every image using it holds), records each target
+// archive's skeleton, and writes the archive: the sidecar first, then
+// every shipped blob once, named by digest. On stdout it writes a stored record per member, then a
 // summary. Records it does not consume pass through.
 package pack
 
@@ -60,6 +62,7 @@ func Run(ctx context.Context, in io.Reader, inName, output string,
 		return err
 	}
 	var blobs []record.Blob
+	var lines []int // the line of each blob record
 	pass := func(raw *record.Raw) error {
 		switch raw.Kind {
 		case record.KindBlob:
@@ -71,6 +74,7 @@ func Run(ctx context.Context, in io.Reader, inName, output string,
 				return err
 			}
 			blobs = append(blobs, b)
+			lines = append(lines, raw.Line)
 		case record.KindImage, record.KindEntry, record.KindLayer:
 		default:
 			return w.WriteRaw(raw.Data)
@@ -80,6 +84,9 @@ func Run(ctx context.Context, in io.Reader, inName, output string,
 	pairs, err := plan.ReadPairs(ctx, record.NewReader(in, inName), inName,
 		pass)
 	if err != nil {
+		return err
+	}
+	if err := checkDecisions(pairs, blobs, lines, inName); err != nil {
 		return err
 	}
 
@@ -126,6 +133,64 @@ func checkBlob(b *record.Blob, inName string, line int) error {
 			"%q, %q or %q", inName, line, b.Digest, b.Decision,
 			record.DecisionBaseline, record.DecisionFull,
 			record.DecisionPatch)
+	}
+	return nil
+}
+
+// checkDecisions checks each decision against the baselines of the
+// images whose targets hold the blob, as the image records describe
+// them: a blob decided "baseline" must be the manifest, the config or a
+// layer of every one of those baselines (what the consumer is asked to
+// supply), and every candidate of a "patch" must be a layer of each.
+// An edited plan would otherwise give a delta that every consumer
+// refuses, after the air gap, as made against another baseline.
+func checkDecisions(pairs []plan.Pair, blobs []record.Blob, lines []int,
+	inName string) error {
+
+	// held and layers are each baseline's blobs; users lists, per
+	// target blob, the pairs whose target holds it.
+	held := make([]map[digest.Digest]bool, len(pairs))
+	layers := make([]map[digest.Digest]bool, len(pairs))
+	users := map[digest.Digest][]int{}
+	for i, pair := range pairs {
+		held[i] = plan.BaselineBlobs(pair.Baseline)
+		layers[i] = map[digest.Digest]bool{}
+		for _, l := range pair.Baseline.Layers {
+			layers[i][l.Digest] = true
+		}
+		seen := map[digest.Digest]bool{}
+		for _, m := range pair.Target.Members {
+			if !seen[m.Digest] {
+				seen[m.Digest] = true
+				users[m.Digest] = append(users[m.Digest], i)
+			}
+		}
+	}
+
+	for i, b := range blobs {
+		for _, u := range users[b.Digest] {
+			pair := pairs[u]
+			switch b.Decision {
+			case record.DecisionBaseline:
+				if !held[u][b.Digest] {
+					return exit.Contentf("%s: line %d: blob %s: decision "+
+						"%q, but it is not the manifest, config or a "+
+						"layer of the baseline of %q (%s)", inName,
+						lines[i], b.Digest, b.Decision, pair.Name,
+						pair.Baseline.Path)
+				}
+			case record.DecisionPatch:
+				for _, c := range b.Candidates {
+					if !layers[u][c.Digest] {
+						return exit.Contentf("%s: line %d: blob %s: "+
+							"patch candidate %s is not a layer of the "+
+							"baseline of %q (%s)", inName, lines[i],
+							b.Digest, c.Digest, pair.Name,
+							pair.Baseline.Path)
+					}
+				}
+			}
+		}
 	}
 	return nil
 }

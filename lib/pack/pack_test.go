@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -420,4 +421,193 @@ func TestWorkersDeterministic(t *testing.T) {
 		t.Errorf("got %d files in the folder, want v1, v3 and the delta "+
 			"(no spooled patches)", len(ents))
 	}
+}
+
+// makeBundlePlan builds Realistic(1), (2) and (3) in format and returns
+// the plan of a bundle: app from v1 to v2 and web from v3 to v2. Both
+// targets use every blob of v2; its runtime layer is a layer of v1, not
+// of v3.
+func makeBundlePlan(t testing.TB, dir, format string) string {
+	t.Helper()
+	path := func(v int) string {
+		return filepath.Join(dir, fmt.Sprintf("v%d.tar", v))
+	}
+	for v := 1; v <= 3; v++ {
+		if err := imagebuild.WriteFile(path(v), imagebuild.Realistic(v),
+			format); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inputs := []fingerprint.Input{
+		{Name: "app", Role: record.RoleBaseline, Path: path(1)},
+		{Name: "app", Role: record.RoleTarget, Path: path(2)},
+		{Name: "web", Role: record.RoleBaseline, Path: path(3)},
+		{Name: "web", Role: record.RoleTarget, Path: path(2)},
+	}
+	var fp, pl bytes.Buffer
+	ctx := context.Background()
+	if err := fingerprint.Run(ctx, inputs, &fp,
+		fingerprint.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Run(ctx, &fp, "fingerprint", &pl,
+		plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return pl.String()
+}
+
+// planImages returns the image records of a plan by name and role
+// ("app/baseline").
+func planImages(t testing.TB, lines []string) map[string]record.Image {
+	t.Helper()
+	out := map[string]record.Image{}
+	for _, l := range lines {
+		var img record.Image
+		if err := json.Unmarshal([]byte(l), &img); err != nil {
+			t.Fatal(err)
+		}
+		if img.Kind == record.KindImage {
+			out[img.Name+"/"+img.Role] = img
+		}
+	}
+	return out
+}
+
+// editMatching changes the first blob record for which match is true
+// and returns the plan, the number of the line changed and the blob.
+func editMatching(t testing.TB, lines []string,
+	match func(record.Blob) bool,
+	edit func(map[string]any)) (string, int, digest.Digest) {
+	t.Helper()
+	for i, l := range lines {
+		var b record.Blob
+		if err := json.Unmarshal([]byte(l), &b); err != nil {
+			t.Fatal(err)
+		}
+		if b.Kind != record.KindBlob || !match(b) {
+			continue
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(l), &doc); err != nil {
+			t.Fatal(err)
+		}
+		edit(doc)
+		data, err := json.Marshal(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := append([]string(nil), lines...)
+		out[i] = string(data)
+		return strings.Join(out, "\n") + "\n", i + 1, b.Digest
+	}
+	t.Fatal("no blob record matches")
+	return "", 0, ""
+}
+
+// setCandidates points every candidate of a patch decision at digest d
+// in the archive at path.
+func setCandidates(d digest.Digest, path string) func(map[string]any) {
+	return func(doc map[string]any) {
+		for _, c := range doc["candidates"].([]any) {
+			c := c.(map[string]any)
+			c["digest"] = string(d)
+			c["source"].(map[string]any)["path"] = path
+		}
+	}
+}
+
+// TestDecisionsAgainstBaseline edits plans so that a decision asks the
+// consumer's baseline for a blob it does not hold: pack refuses them
+// (exit 4, naming the plan, the line, the blob and the image), and
+// writes nothing.
+func TestDecisionsAgainstBaseline(t *testing.T) {
+	dir := t.TempDir()
+	pair := planLines(makePlan(t, dir, "oci-archive"))
+	pairImages := planImages(t, pair)
+	bundleDir := t.TempDir()
+	bundle := planLines(makeBundlePlan(t, bundleDir, "oci-archive"))
+	bundleImages := planImages(t, bundle)
+	// v2's runtime layer, held by app's baseline (v1) but not web's (v3).
+	runtime := bundleImages["app/target"].Layers[1].Digest
+	if runtime != bundleImages["app/baseline"].Layers[1].Digest {
+		t.Fatal("v1 and v2 do not share their runtime layer")
+	}
+
+	isFull := func(b record.Blob) bool {
+		return b.Decision == record.DecisionFull
+	}
+	isPatch := func(b record.Blob) bool {
+		return b.Decision == record.DecisionPatch
+	}
+	isRuntime := func(b record.Blob) bool { return b.Digest == runtime }
+	toBaseline := func(doc map[string]any) {
+		doc["decision"] = record.DecisionBaseline
+		delete(doc, "candidates")
+	}
+	tests := []struct {
+		name    string
+		lines   []string
+		match   func(record.Blob) bool
+		edit    func(map[string]any)
+		image   string
+		wantMsg string // after "blob <digest>: "
+	}{
+		{"a shipped blob decided baseline", pair, isFull, toBaseline,
+			"app", `decision "baseline", but it is not the manifest`},
+		{"a patch against the target's own layer", pair, isPatch,
+			func(doc map[string]any) {
+				d := digest.Digest(doc["digest"].(string))
+				setCandidates(d, filepath.Join(dir, "v2.tar"))(doc)
+			}, "app", "patch candidate sha256:"},
+		{"a patch against the baseline's config", pair, isPatch,
+			setCandidates(pairImages["app/baseline"].Config.Digest,
+				filepath.Join(dir, "v1.tar")), "app",
+			"patch candidate " +
+				string(pairImages["app/baseline"].Config.Digest) +
+				" is not a layer"},
+		{"bundle: a shared layer one baseline lacks decided baseline",
+			bundle, isRuntime, toBaseline, "web",
+			`decision "baseline", but it is not the manifest`},
+		{"bundle: a patch against a layer one baseline lacks", bundle,
+			isRuntime, func(doc map[string]any) {
+				doc["decision"] = record.DecisionPatch
+				doc["candidates"] = []any{map[string]any{
+					"digest": string(runtime), "size": 1, "overlap": 0,
+					"source": map[string]any{
+						"path": filepath.Join(bundleDir, "v1.tar")}}}
+			}, "web", "patch candidate " + string(runtime)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pl, line, d := editMatching(t, tc.lines, tc.match, tc.edit)
+			outDir := t.TempDir()
+			_, err := runPack(t, pl, filepath.Join(outDir, "delta.tar"))
+			if got := exit.Code(err); got != exit.Corrupt {
+				t.Fatalf("got exit %d (%v), want %d", got, err,
+					exit.Corrupt)
+			}
+			want := fmt.Sprintf("plan: line %d: blob %s: %s", line, d,
+				tc.wantMsg)
+			if msg := err.Error(); !strings.Contains(msg, want) ||
+				!strings.Contains(msg, fmt.Sprintf("of %q", tc.image)) {
+				t.Errorf("got %q, want it to contain %q and name image %q",
+					msg, want, tc.image)
+			}
+			if ents, _ := os.ReadDir(outDir); len(ents) != 0 {
+				t.Errorf("got %d files left behind, want none", len(ents))
+			}
+		})
+	}
+
+	// The planner's own bundle plan passes: the shared runtime layer is
+	// not decided baseline, and its patch candidates are in both
+	// baselines.
+	t.Run("bundle as planned", func(t *testing.T) {
+		out := filepath.Join(t.TempDir(), "delta.tar")
+		if _, err := runPack(t, strings.Join(bundle, "\n")+"\n",
+			out); err != nil {
+			t.Fatalf("got %v, want the planner's bundle packed", err)
+		}
+	})
 }
