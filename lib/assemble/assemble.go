@@ -131,9 +131,8 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 		if err := raw.Decode(inName, &rec); err != nil {
 			return err
 		}
-		if !delta.ValidName(rec.Name) {
-			return exit.Contentf("%s: line %d: image name %q: want "+
-				"[a-z0-9][a-z0-9_.-]*", inName, raw.Line, rec.Name)
+		if err := checkAssembly(raw, &rec, inName); err != nil {
+			return err
 		}
 		res, err := rebuild(ctx, &rec, opts)
 		if err != nil {
@@ -274,6 +273,8 @@ func (s *source) close() {
 	}
 }
 
+// open opens the delta and, if a blob comes from it, the baseline of a
+// record that passed checkAssembly.
 func open(ctx context.Context, rec *record.Assembly,
 	opts Options) (*source, error) {
 
@@ -281,14 +282,6 @@ func open(ctx context.Context, rec *record.Assembly,
 		blobs: map[digest.Digest]record.AssemblyBlob{}}
 	needBase := false
 	for _, b := range rec.Blobs {
-		if err := b.Digest.Validate(); err != nil {
-			return nil, exit.Contentf("blob digest %q: %v", b.Digest, err)
-		}
-		if err := b.Stored.Validate(); b.From == record.FromDelta &&
-			err != nil {
-			return nil, exit.Contentf("blob %s: stored digest %q: %v",
-				b.Digest, b.Stored, err)
-		}
 		s.blobs[b.Digest] = b
 		needBase = needBase || b.From == record.FromBaseline
 	}
@@ -297,11 +290,6 @@ func open(ctx context.Context, rec *record.Assembly,
 		return nil, err
 	}
 	if needBase {
-		if rec.Baseline == nil {
-			s.close()
-			return nil, exit.Contentf("blobs come from a baseline, but " +
-				"the record names none")
-		}
 		s.base, err = image.Open(ctx, rec.Baseline.Path, image.OpenOptions{
 			Selector: rec.Baseline.Selector,
 			Platform: rec.Baseline.Platform, TempDir: opts.TempDir})

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -310,6 +312,59 @@ func TestPassThroughAndErrors(t *testing.T) {
 			`{"kind":"assembly","blobs":7}` + "\n", "", exit.Corrupt,
 			"line 2"},
 	}
+
+	// A missing required field is named with the stream and line.
+	noField := func(field string, f func(c map[string]any)) {
+		name := "no " + field
+		if strings.Contains(edit(f), `"`+field+`":null`) {
+			name = field + " null"
+		}
+		tests = append(tests, struct {
+			name     string
+			in       string
+			format   string
+			wantCode int
+			wantMsg  string
+		}{name, edit(f), "", exit.Corrupt,
+			`asm: line 2: assembly record: no "` + field + `" field`})
+	}
+	for _, field := range []string{"name", "delta", "target", "blobs"} {
+		noField(field, func(c map[string]any) { delete(c, field) })
+	}
+	noField("target", func(c map[string]any) { c["target"] = nil })
+	target := func(c map[string]any) map[string]any {
+		return c["target"].(map[string]any)
+	}
+	noField("target.config.digest", func(c map[string]any) {
+		delete(target(c)["config"].(map[string]any), "digest")
+	})
+	noField("target.format", func(c map[string]any) {
+		delete(target(c), "format")
+	})
+	noField("target.skeleton", func(c map[string]any) {
+		delete(target(c), "skeleton")
+	})
+	blob := func(c map[string]any, i int) map[string]any {
+		return c["blobs"].([]any)[i].(map[string]any)
+	}
+	noField("blobs[0].digest", func(c map[string]any) {
+		delete(blob(c, 0), "digest")
+	})
+	noField("blobs[1].from", func(c map[string]any) {
+		delete(blob(c, 1), "from")
+	})
+	var fixtureRec record.Assembly
+	json.Unmarshal([]byte(lines[1]), &fixtureRec)
+	deltaAt := slices.IndexFunc(fixtureRec.Blobs,
+		func(b record.AssemblyBlob) bool { return b.From == record.FromDelta })
+	if deltaAt < 0 {
+		t.Fatal("no blob of the fixture comes from the delta")
+	}
+	for _, field := range []string{"stored", "encoding"} {
+		noField(fmt.Sprintf("blobs[%d].%s", deltaAt, field),
+			func(c map[string]any) { delete(blob(c, deltaAt), field) })
+	}
+
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
