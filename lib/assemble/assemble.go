@@ -69,6 +69,9 @@ type Options struct {
 
 // Run reads assembly records from in and writes a result record per
 // rebuilt image to out. Skip records and unknown kinds pass through.
+// Each record is checked, then rebuilt, before the next is read; a
+// record missing a required field, or a second record for a name
+// already rebuilt, is a content error naming the line.
 func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	opts Options) (runErr error) {
 
@@ -109,6 +112,9 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 		}()
 	}
 
+	// The line of each image's record: a second one for a name would
+	// write OUTDIR/<name> again.
+	lineOf := map[string]int{}
 	r := record.NewReader(in, inName)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -134,6 +140,12 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 		if err := checkAssembly(raw, &rec, inName); err != nil {
 			return err
 		}
+		if first, ok := lineOf[rec.Name]; ok {
+			return exit.Contentf("%s: line %d: a second assembly record "+
+				"for image %q, want one per image (the first is on line "+
+				"%d)", inName, raw.Line, rec.Name, first)
+		}
+		lineOf[rec.Name] = raw.Line
 		res, err := rebuild(ctx, &rec, opts)
 		if err != nil {
 			return fmt.Errorf("image %q: %w", rec.Name, err)

@@ -389,6 +389,31 @@ func TestPassThroughAndErrors(t *testing.T) {
 	}
 }
 
+// TestDuplicateName checks that a second assembly record for an image
+// is refused rather than written over the first one's output.
+func TestDuplicateName(t *testing.T) {
+	fx := newFixture(t, "oci-archive")
+	lines := strings.Split(strings.TrimSpace(fx.assembly), "\n")
+	skip := `{"kind":"skip","name":"db","reason":"no baseline given"}`
+	in := strings.Join([]string{lines[0], lines[1], skip, lines[1]},
+		"\n") + "\n"
+
+	out := filepath.Join(t.TempDir(), "out")
+	_, _, err := run(t, in, Options{OutDir: out})
+	if got := exit.Code(err); got != exit.Corrupt {
+		t.Fatalf("got exit %d (%v), want %d", got, err, exit.Corrupt)
+	}
+	want := `asm: line 4: a second assembly record for image "app", ` +
+		`want one per image (the first is on line 2)`
+	if err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	// The first record was rebuilt before the second was read.
+	if got := listDir(t, out); strings.Join(got, ",") != "app.tar" {
+		t.Errorf("got %v in the output folder, want [app.tar]", got)
+	}
+}
+
 // TestFailedRunKeepsPreviousOutput checks that a failed rebuild leaves
 // an earlier output in place, as a rename-into-place writer does.
 func TestFailedRunKeepsPreviousOutput(t *testing.T) {
