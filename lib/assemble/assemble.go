@@ -72,7 +72,9 @@ type Options struct {
 // Run reads assembly records from in and writes a result record per
 // rebuilt image to out. Skip records and unknown kinds pass through at
 // once; the result records follow at the end of the stream, once every
-// image is in place. Outputs appear only if the whole run succeeds.
+// image is in place. Outputs appear only if the whole run succeeds. A
+// record missing a required field, or a second record for a name, is a
+// content error naming the line.
 func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 	opts Options) (runErr error) {
 
@@ -120,7 +122,9 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 			p.discard()
 		}
 	}()
-
+	// The line of each image's record: a second one for a name would
+	// write OUTDIR/<name> again.
+	lineOf := map[string]int{}
 	r := record.NewReader(in, inName)
 	for {
 		if err := ctx.Err(); err != nil {
@@ -143,10 +147,15 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 		if err := raw.Decode(inName, &rec); err != nil {
 			return err
 		}
-		if !delta.ValidName(rec.Name) {
-			return exit.Contentf("%s: line %d: image name %q: want "+
-				"[a-z0-9][a-z0-9_.-]*", inName, raw.Line, rec.Name)
+		if err := checkAssembly(raw, &rec, inName); err != nil {
+			return err
 		}
+		if first, ok := lineOf[rec.Name]; ok {
+			return exit.Contentf("%s: line %d: a second assembly record "+
+				"for image %q, want one per image (the first is on line "+
+				"%d)", inName, raw.Line, rec.Name, first)
+		}
+		lineOf[rec.Name] = raw.Line
 		o, err := rebuild(ctx, &rec, opts)
 		if err != nil {
 			return fmt.Errorf("image %q: %w", rec.Name, err)
@@ -313,6 +322,8 @@ func (s *source) close() {
 	}
 }
 
+// open opens the delta and, if a blob comes from it, the baseline of a
+// record that passed checkAssembly.
 func open(ctx context.Context, rec *record.Assembly,
 	opts Options) (*source, error) {
 
@@ -320,14 +331,6 @@ func open(ctx context.Context, rec *record.Assembly,
 		blobs: map[digest.Digest]record.AssemblyBlob{}}
 	needBase := false
 	for _, b := range rec.Blobs {
-		if err := b.Digest.Validate(); err != nil {
-			return nil, exit.Contentf("blob digest %q: %v", b.Digest, err)
-		}
-		if err := b.Stored.Validate(); b.From == record.FromDelta &&
-			err != nil {
-			return nil, exit.Contentf("blob %s: stored digest %q: %v",
-				b.Digest, b.Stored, err)
-		}
 		s.blobs[b.Digest] = b
 		needBase = needBase || b.From == record.FromBaseline
 	}
@@ -336,11 +339,6 @@ func open(ctx context.Context, rec *record.Assembly,
 		return nil, err
 	}
 	if needBase {
-		if rec.Baseline == nil {
-			s.close()
-			return nil, exit.Contentf("blobs come from a baseline, but " +
-				"the record names none")
-		}
 		s.base, err = image.Open(ctx, rec.Baseline.Path, image.OpenOptions{
 			Selector: rec.Baseline.Selector,
 			Platform: rec.Baseline.Platform, TempDir: opts.TempDir})

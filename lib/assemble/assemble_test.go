@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -310,6 +312,59 @@ func TestPassThroughAndErrors(t *testing.T) {
 			`{"kind":"assembly","blobs":7}` + "\n", "", exit.Corrupt,
 			"line 2"},
 	}
+
+	// A missing required field is named with the stream and line.
+	noField := func(field string, f func(c map[string]any)) {
+		name := "no " + field
+		if strings.Contains(edit(f), `"`+field+`":null`) {
+			name = field + " null"
+		}
+		tests = append(tests, struct {
+			name     string
+			in       string
+			format   string
+			wantCode int
+			wantMsg  string
+		}{name, edit(f), "", exit.Corrupt,
+			`asm: line 2: assembly record: no "` + field + `" field`})
+	}
+	for _, field := range []string{"name", "delta", "target", "blobs"} {
+		noField(field, func(c map[string]any) { delete(c, field) })
+	}
+	noField("target", func(c map[string]any) { c["target"] = nil })
+	target := func(c map[string]any) map[string]any {
+		return c["target"].(map[string]any)
+	}
+	noField("target.config.digest", func(c map[string]any) {
+		delete(target(c)["config"].(map[string]any), "digest")
+	})
+	noField("target.format", func(c map[string]any) {
+		delete(target(c), "format")
+	})
+	noField("target.skeleton", func(c map[string]any) {
+		delete(target(c), "skeleton")
+	})
+	blob := func(c map[string]any, i int) map[string]any {
+		return c["blobs"].([]any)[i].(map[string]any)
+	}
+	noField("blobs[0].digest", func(c map[string]any) {
+		delete(blob(c, 0), "digest")
+	})
+	noField("blobs[1].from", func(c map[string]any) {
+		delete(blob(c, 1), "from")
+	})
+	var fixtureRec record.Assembly
+	json.Unmarshal([]byte(lines[1]), &fixtureRec)
+	deltaAt := slices.IndexFunc(fixtureRec.Blobs,
+		func(b record.AssemblyBlob) bool { return b.From == record.FromDelta })
+	if deltaAt < 0 {
+		t.Fatal("no blob of the fixture comes from the delta")
+	}
+	for _, field := range []string{"stored", "encoding"} {
+		noField(fmt.Sprintf("blobs[%d].%s", deltaAt, field),
+			func(c map[string]any) { delete(blob(c, deltaAt), field) })
+	}
+
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
@@ -331,6 +386,32 @@ func TestPassThroughAndErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDuplicateName checks that a second assembly record for an image
+// is refused rather than written over the first one's output.
+func TestDuplicateName(t *testing.T) {
+	fx := newFixture(t, "oci-archive")
+	lines := strings.Split(strings.TrimSpace(fx.assembly), "\n")
+	skip := `{"kind":"skip","name":"db","reason":"no baseline given"}`
+	in := strings.Join([]string{lines[0], lines[1], skip, lines[1]},
+		"\n") + "\n"
+
+	out := filepath.Join(t.TempDir(), "out")
+	_, _, err := run(t, in, Options{OutDir: out})
+	if got := exit.Code(err); got != exit.Corrupt {
+		t.Fatalf("got exit %d (%v), want %d", got, err, exit.Corrupt)
+	}
+	want := `asm: line 4: a second assembly record for image "app", ` +
+		`want one per image (the first is on line 2)`
+	if err.Error() != want {
+		t.Errorf("got %q, want %q", err, want)
+	}
+	// The first record was rebuilt before the second was read, but a
+	// failed run puts nothing in place.
+	if got := listDir(t, out); len(got) > 0 {
+		t.Errorf("got %v in the output folder, want nothing", got)
 	}
 }
 

@@ -269,6 +269,16 @@ func TestValidName(t *testing.T) {
 		if got := ValidName(name); got != want {
 			t.Errorf("ValidName(%q): got %v, want %v", name, got, want)
 		}
+		if err := CheckName(name); (err == nil) != want {
+			t.Errorf("CheckName(%q): got %v, want valid %v", name, err,
+				want)
+		}
+	}
+	err := CheckName("../x")
+	want := `image name "../x": want [a-z0-9][a-z0-9_.-]*, at most 128 ` +
+		`characters`
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckName(\"../x\"): got %v, want %q", err, want)
 	}
 }
 

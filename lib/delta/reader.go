@@ -156,7 +156,7 @@ func (a *Archive) addMember(hdr *tar.Header, offset int64,
 			"blobs/sha256/<hex>", a.Path, hdr.Name)
 	}
 	d := digest.NewDigestFromEncoded(digest.SHA256, hex)
-	if err := checkDigest("member", d); err != nil {
+	if err := CheckDigest("member", d); err != nil {
 		return exit.Contentf("%s: member %q: %v", a.Path, hdr.Name, err)
 	}
 	if _, dup := a.members[d]; dup {

@@ -50,6 +50,17 @@ func ValidName(name string) bool {
 	return len(name) <= 128 && namePattern.MatchString(name)
 }
 
+// CheckName returns an error naming name and the rule it breaks unless
+// ValidName accepts it. The error is not coded: the caller knows whether
+// a bad name is a usage or a content error.
+func CheckName(name string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("image name %q: want [a-z0-9][a-z0-9_.-]*, "+
+			"at most 128 characters", name)
+	}
+	return nil
+}
+
 // Sidecar is the content of diffah.json.
 type Sidecar struct {
 	Version     int    `json:"version"`
@@ -184,10 +195,10 @@ func (sc *Sidecar) Validate() error {
 }
 
 func (b *Blob) validate() error {
-	if err := checkDigest("digest", b.Digest); err != nil {
+	if err := CheckDigest("digest", b.Digest); err != nil {
 		return err
 	}
-	if err := checkDigest("stored", b.Stored); err != nil {
+	if err := CheckDigest("stored", b.Stored); err != nil {
 		return err
 	}
 	if b.Size < 0 || b.StoredSize < 0 {
@@ -204,7 +215,7 @@ func (b *Blob) validate() error {
 			return fmt.Errorf("patch %s: codec %q, this diffah reads %q",
 				b.Digest, b.Codec, CodecPatchV1)
 		}
-		if err := checkDigest("patchRef", b.PatchRef); err != nil {
+		if err := CheckDigest("patchRef", b.PatchRef); err != nil {
 			return err
 		}
 	default:
@@ -219,58 +230,30 @@ func (img *Image) validate(stored map[digest.Digest]Blob) error {
 		return fmt.Errorf("name does not match [a-z0-9][a-z0-9_.-]*")
 	}
 	t := img.Target
-	for _, d := range []struct {
-		field string
-		d     digest.Digest
-	}{
-		{"target.manifest.digest", t.Manifest.Digest},
-		{"target.config.digest", t.Config.Digest},
-		{"baseline.config.digest", img.Baseline.Config.Digest},
-	} {
-		if err := checkDigest(d.field, d.d); err != nil {
-			return err
-		}
+	if err := t.Validate(); err != nil {
+		return err
 	}
-	for i, l := range t.Layers {
-		if err := checkDigest(fmt.Sprintf("target.layers[%d]", i),
-			l.Digest); err != nil {
-			return err
-		}
-		if l.Size < 0 {
-			return fmt.Errorf("target.layers[%d]: size %d", i, l.Size)
-		}
+	if err := CheckDigest("baseline.config.digest",
+		img.Baseline.Config.Digest); err != nil {
+		return err
 	}
-	if t.Config.Size < 0 || t.Manifest.Size < 0 || t.ArchiveSize < 0 {
-		return fmt.Errorf("target: negative size")
-	}
-	switch t.Format {
-	case "docker-archive", "oci-archive":
-		if err := checkDigest("target.archiveSHA256",
-			t.ArchiveSHA256); err != nil {
-			return err
-		}
-		if err := checkDigest("target.skeleton", t.Skeleton); err != nil {
-			return err
-		}
+	if t.Format == "docker-archive" || t.Format == "oci-archive" {
 		if _, ok := stored[t.Skeleton]; !ok {
 			return fmt.Errorf("skeleton %s is not among the blobs",
 				t.Skeleton)
 		}
-	case "oci-dir":
-	default:
-		return fmt.Errorf("target.format %q unknown", t.Format)
 	}
 
 	fromBaseline := map[digest.Digest]bool{}
 	for i, d := range img.Baseline.Blobs {
-		if err := checkDigest(fmt.Sprintf("baseline.blobs[%d]", i),
+		if err := CheckDigest(fmt.Sprintf("baseline.blobs[%d]", i),
 			d); err != nil {
 			return err
 		}
 		fromBaseline[d] = true
 	}
 	for i, d := range img.Blobs {
-		if err := checkDigest(fmt.Sprintf("blobs[%d]", i), d); err != nil {
+		if err := CheckDigest(fmt.Sprintf("blobs[%d]", i), d); err != nil {
 			return err
 		}
 		b, isStored := stored[d]
@@ -287,9 +270,57 @@ func (img *Image) validate(stored map[digest.Digest]Blob) error {
 	return nil
 }
 
-// checkDigest accepts only well-formed sha256 digests with lowercase hex,
-// so a digest can be used in a member or file name.
-func checkDigest(field string, d digest.Digest) error {
+// Validate checks the fields of a target that a rebuild relies on: the
+// manifest, config and layer digests, the sizes, the format and, for an
+// archive file, its SHA-256 and skeleton digest. An error names the
+// field as it appears under an image's "target" key, as in
+// `no "target.config.digest" field`.
+func (t *Target) Validate() error {
+	for _, d := range []struct {
+		field string
+		d     digest.Digest
+	}{
+		{"target.manifest.digest", t.Manifest.Digest},
+		{"target.config.digest", t.Config.Digest},
+	} {
+		if err := CheckDigest(d.field, d.d); err != nil {
+			return err
+		}
+	}
+	for i, l := range t.Layers {
+		if err := CheckDigest(fmt.Sprintf("target.layers[%d]", i),
+			l.Digest); err != nil {
+			return err
+		}
+		if l.Size < 0 {
+			return fmt.Errorf("target.layers[%d]: size %d", i, l.Size)
+		}
+	}
+	if t.Config.Size < 0 || t.Manifest.Size < 0 || t.ArchiveSize < 0 {
+		return fmt.Errorf("target: negative size")
+	}
+	switch t.Format {
+	case "docker-archive", "oci-archive":
+		if err := CheckDigest("target.archiveSHA256",
+			t.ArchiveSHA256); err != nil {
+			return err
+		}
+		if err := CheckDigest("target.skeleton", t.Skeleton); err != nil {
+			return err
+		}
+	case "oci-dir":
+	case "":
+		return fmt.Errorf("no %q field", "target.format")
+	default:
+		return fmt.Errorf("target.format %q unknown", t.Format)
+	}
+	return nil
+}
+
+// CheckDigest accepts only well-formed sha256 digests with lowercase hex,
+// so a digest can be used in a member or file name. An empty one is
+// `no "<field>" field`; the error names field and is not coded.
+func CheckDigest(field string, d digest.Digest) error {
 	if d == "" {
 		return fmt.Errorf("no %q field", field)
 	}

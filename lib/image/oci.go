@@ -28,6 +28,10 @@ const (
 	maxIndexReads  = 4096
 )
 
+// maxManifestReads bounds the distinct image manifests one Open reads
+// to find the one whose config a digest selector names.
+const maxManifestReads = 4096
+
 // leaf is an image manifest descriptor found under an index.
 type leaf struct {
 	desc ocispec.Descriptor
@@ -210,19 +214,10 @@ func (a *Archive) selectOCI(ctx context.Context, groups []ociGroup,
 			"%s", a.Path, opts.Selector, len(picked),
 			listChoices(names))
 	case len(picked) == 0 && isDigestLike(opts.Selector):
-		// A digest may name one platform's manifest inside an index.
-		for _, g := range groups {
-			var leaves []leaf
-			err := a.collectLeaves([]ocispec.Descriptor{g.desc}, 1,
-				false, &leaves)
-			if err != nil {
-				return ociGroup{}, none, err
-			}
-			for _, l := range leaves {
-				if string(l.desc.Digest) == opts.Selector {
-					return g, l.desc, nil
-				}
-			}
+		g, desc, found, err := a.selectOCIDigest(groups,
+			digest.Digest(opts.Selector))
+		if err != nil || found {
+			return g, desc, err
 		}
 		fallthrough
 	case len(picked) == 0:
@@ -233,6 +228,81 @@ func (a *Archive) selectOCI(ctx context.Context, groups []ociGroup,
 	g := picked[0]
 	desc, err := a.pickPlatform(g, opts.Platform)
 	return g, desc, err
+}
+
+// groupLeaf is one manifest under an image group of index.json.
+type groupLeaf struct {
+	group ociGroup
+	leaf  leaf
+}
+
+// selectOCIDigest finds the manifest a digest selector names when no
+// group of index.json has that digest: first a manifest inside an
+// index, then a manifest whose config has that digest. Finding the
+// config needs each manifest read, at most maxManifestReads distinct
+// ones. A config digest used by several manifests is a usage error
+// listing them; found is false when nothing matches.
+func (a *Archive) selectOCIDigest(groups []ociGroup,
+	selector digest.Digest) (ociGroup, ocispec.Descriptor, bool, error) {
+	var none ocispec.Descriptor
+	var candidates []groupLeaf
+	for _, g := range groups {
+		var leaves []leaf
+		err := a.collectLeaves([]ocispec.Descriptor{g.desc}, 1, false,
+			&leaves)
+		if err != nil {
+			return ociGroup{}, none, false, err
+		}
+		for _, l := range leaves {
+			if l.desc.Digest == selector {
+				return g, l.desc, true, nil
+			}
+			candidates = append(candidates, groupLeaf{g, l})
+		}
+	}
+
+	// A manifest listed twice (under two ref names, say) is read once
+	// and counts as one match.
+	var matched []groupLeaf
+	read := map[digest.Digest]bool{}
+	for _, c := range candidates {
+		mediaType := c.leaf.desc.MediaType
+		if c.leaf.isAttestation() || read[c.leaf.desc.Digest] ||
+			mediaType != "" && !isManifestType(mediaType) {
+			continue
+		}
+		if len(read) >= maxManifestReads {
+			return ociGroup{}, none, false, exit.Contentf("%s: more "+
+				"than %d manifests to read looking for config %s",
+				a.Path, maxManifestReads, selector)
+		}
+		read[c.leaf.desc.Digest] = true
+		m, err := a.readManifest(c.leaf.desc)
+		if err != nil {
+			return ociGroup{}, none, false, err
+		}
+		if m.manifest.Config.Digest == selector {
+			matched = append(matched, c)
+		}
+	}
+
+	switch len(matched) {
+	case 0:
+		return ociGroup{}, none, false, nil
+	case 1:
+		return matched[0].group, matched[0].leaf.desc, true, nil
+	}
+	var names []string
+	for _, c := range matched {
+		name := c.group.String()
+		if c.leaf.desc.Digest != c.group.desc.Digest {
+			name += " manifest " + string(c.leaf.desc.Digest)
+		}
+		names = append(names, name)
+	}
+	return ociGroup{}, none, false, exit.Usagef("%s: config %s is used "+
+		"by %d manifests, name one by tag or manifest digest: %s", a.Path,
+		selector, len(matched), listChoices(names))
 }
 
 // pickPlatform returns the manifest of g for platform; g may be a

@@ -371,11 +371,6 @@ func (p *packer) image(ctx context.Context, pair plan.Pair,
 		Baseline: delta.Baseline{Manifest: b.Manifest, Config: b.Config,
 			Source: filepath.Base(b.Path)},
 	}
-	if !delta.ValidName(pair.Name) {
-		return nil, nil, exit.Usagef("image name %q: want "+
-			"[a-z0-9][a-z0-9_.-]*", pair.Name)
-	}
-
 	seen := map[digest.Digest]bool{}
 	for _, m := range t.Members {
 		if seen[m.Digest] {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -297,6 +298,9 @@ func TestErrors(t *testing.T) {
 	replace := func(old, new string) string {
 		return strings.Replace(pl, old, new, 1)
 	}
+	targetLine := slices.IndexFunc(lines, func(l string) bool {
+		return strings.Contains(l, `"role":"target"`)
+	}) + 1
 	tests := []struct {
 		name     string
 		plan     string
@@ -326,6 +330,11 @@ func TestErrors(t *testing.T) {
 		{"output folder missing", pl, filepath.Join(dir, "no", "d.tar"),
 			exit.EnvErr, ""},
 		{"malformed line", pl + "{\n", "", exit.Corrupt, "malformed"},
+		{"path in target name", replace(
+			`"name":"app","role":"target"`, `"name":"../x","role":"target"`),
+			"", exit.Corrupt, fmt.Sprintf(`plan: line %d: image name `+
+				`"../x": want [a-z0-9][a-z0-9_.-]*, at most 128 characters`,
+				targetLine)},
 		{"negative size", editBlob(t, lines, "full",
 			func(b map[string]any) { b["size"] = -1 }), "", exit.Corrupt,
 			"size -1, want 0 or more"},

@@ -11,11 +11,13 @@ package plan
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"sort"
 
+	"github.com/diffah/diffah/lib/delta"
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/diffah/diffah/lib/record"
 	digest "github.com/opencontainers/go-digest"
@@ -106,9 +108,11 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 }
 
 // ReadPairs reads every record, hands each to pass (which may be nil),
-// and returns the images grouped into pairs sorted by name. A name
-// without both a baseline and a target, or with two of either, is a
-// content error naming the line.
+// and returns the images grouped into pairs sorted by name. An image
+// record without name, path, manifest or config, with a name
+// delta.ValidName refuses, or a second baseline or target for a name, is
+// a content error naming the line; so is a name without both a baseline
+// and a target.
 func ReadPairs(ctx context.Context, r *record.Reader, inName string,
 	pass func(*record.Raw) error) ([]Pair, error) {
 
@@ -162,6 +166,10 @@ func addImage(byName map[string]*Pair, img *record.Image, inName string,
 		img.Config.Digest == "" || img.Path == "" {
 		return exit.Contentf("%s: line %d: image record needs name, path, "+
 			"manifest and config", inName, line)
+	}
+	if err := delta.CheckName(img.Name); err != nil {
+		return exit.Content(fmt.Errorf("%s: line %d: %w", inName, line,
+			err))
 	}
 	p := byName[img.Name]
 	if p == nil {

@@ -253,6 +253,12 @@ func TestRunErrors(t *testing.T) {
 			noPath), []string{"line 3", "needs name, path"}},
 		{"unknown role", stream(t, img("app", B, "m1", "c1"), badRole),
 			[]string{"line 3", `role "source"`}},
+		{"path in target name", stream(t, img("app", B, "m1", "c1"),
+			img("../x", T, "m2", "c2")), []string{`in.jsonl: line 3: image ` +
+			`name "../x": want [a-z0-9][a-z0-9_.-]*, at most 128 characters`}},
+		{"long baseline name", stream(t,
+			img(strings.Repeat("a", 129), B, "m1", "c1")),
+			[]string{"line 2", "at most 128 characters"}},
 		{"malformed image", stream(t, `{"kind":"image","name":5}`),
 			[]string{"line 2", "image record"}},
 		{"malformed line", stream(t, img("app", B, "m1", "c1")) + "{\n",

@@ -31,6 +31,27 @@ func (r *Raw) Decode(name string, v any) error {
 	return nil
 }
 
+// Require checks that the record's object has each of fields, at its
+// top level and not null. A missing one is a content error naming the
+// stream, line, kind and field: `plan.jsonl: line 2: assembly record: no
+// "target" field`. Decoding into a struct cannot tell a missing field
+// from a zero one; stages call Require for the fields they need.
+func (r *Raw) Require(name string, fields ...string) error {
+	var object map[string]json.RawMessage
+	if err := json.Unmarshal(r.Data, &object); err != nil {
+		return exit.Contentf("%s: line %d: %s record: %v",
+			name, r.Line, r.Kind, jsonerr.Wrap(err))
+	}
+	for _, field := range fields {
+		value, ok := object[field]
+		if !ok || string(value) == "null" {
+			return exit.Contentf("%s: line %d: %s record: no %q field",
+				name, r.Line, r.Kind, field)
+		}
+	}
+	return nil
+}
+
 // Reader reads records. It checks the header and refuses lines longer
 // than MaxLine, malformed JSON and lines without a kind. CRLF line ends
 // are accepted.

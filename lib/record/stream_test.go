@@ -271,6 +271,46 @@ func TestRawDecode(t *testing.T) {
 	}
 }
 
+func TestRawRequire(t *testing.T) {
+	tests := []struct {
+		name    string
+		line    string
+		wantErr string // "" when every field is there
+	}{
+		{"all there", `{"kind":"skip","name":"app","reason":""}`, ""},
+		{"zero values count", `{"kind":"skip","name":"","reason":0}`, ""},
+		{"missing", `{"kind":"skip","name":"app"}`,
+			`in.jsonl: line 2: skip record: no "reason" field`},
+		{"null", `{"kind":"skip","name":null,"reason":"x"}`,
+			`in.jsonl: line 2: skip record: no "name" field`},
+		{"nested only", `{"kind":"skip","x":{"name":1,"reason":2}}`,
+			`in.jsonl: line 2: skip record: no "name" field`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raws, err := readAll(strings.NewReader(hdr + "\n" + tt.line +
+				"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = raws[0].Require("in.jsonl", "name", "reason")
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				return
+			}
+			if got := exit.Code(err); got != exit.Corrupt {
+				t.Fatalf("got exit %d (%v), want %d", got, err,
+					exit.Corrupt)
+			}
+			if err.Error() != tt.wantErr {
+				t.Errorf("got %q, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 func TestWriterRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, "diffah-test")

@@ -55,9 +55,8 @@ func ParseBaseline(arg string) (string, string, error) {
 }
 
 func checkName(where, name string) error {
-	if !delta.ValidName(name) {
-		return exit.Usagef("%s: image name %q: want [a-z0-9][a-z0-9_.-]*, "+
-			"at most 128 characters", where, name)
+	if err := delta.CheckName(name); err != nil {
+		return exit.Usage(fmt.Errorf("%s: %w", where, err))
 	}
 	return nil
 }
