@@ -89,10 +89,14 @@ func ReadBundle(path string) ([]Pair, error) {
 	return doc.Pairs, CheckUnique(doc.Pairs)
 }
 
-// CheckUnique refuses two pairs with one name.
+// CheckUnique refuses a name that is not valid, and two pairs with one
+// name, as usage errors.
 func CheckUnique(pairs []Pair) error {
 	seen := map[string]bool{}
 	for _, p := range pairs {
+		if err := checkName("pair", p.Name); err != nil {
+			return err
+		}
 		if seen[p.Name] {
 			return exit.Usagef("image name %q given twice", p.Name)
 		}
