@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -215,27 +216,38 @@ func TestWriteFailureLeavesNothing(t *testing.T) {
 	s := newSample()
 	members := s.members()
 	d := members[0].Digest
+	whole := func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(s.blobs[d])), nil
+	}
+	n := int64(len(s.blobs[d]))
 	tests := []struct {
 		name     string
 		open     func() (io.ReadCloser, error)
 		wantCode int
+		size     int64 // the member's declared size, if not 0
 	}{
+		{"declared one byte short", whole, exit.Corrupt, n - 1},
+		{"declared as the largest int64", whole, exit.Corrupt,
+			math.MaxInt64},
 		{"wrong bytes", func() (io.ReadCloser, error) {
 			b := append([]byte(nil), s.blobs[d]...)
 			b[0] ^= 1
 			return io.NopCloser(bytes.NewReader(b)), nil
-		}, exit.Corrupt},
+		}, exit.Corrupt, 0},
 		{"short", func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(s.blobs[d][1:])), nil
-		}, exit.Corrupt},
+		}, exit.Corrupt, 0},
 		{"open fails", func() (io.ReadCloser, error) {
 			return nil, exit.Envf("source gone")
-		}, exit.EnvErr},
+		}, exit.EnvErr, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := s.members()
 			m[0].Open = tc.open
+			if tc.size != 0 {
+				m[0].Size = tc.size
+			}
 			dir := t.TempDir()
 			path := filepath.Join(dir, "delta.tar")
 			_, err := Write(path, s.sc, m, time.Unix(0, 0))

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -126,6 +127,12 @@ func writeMember(tw *tar.Writer, name string, size int64, mtime time.Time,
 	}
 	defer rc.Close()
 	if _, err := io.Copy(tw, rc); err != nil {
+		if errors.Is(err, tar.ErrWriteTooLong) {
+			// The content outgrew the size it was declared with: the
+			// plan's size is wrong, or the blob changed since.
+			return exit.Contentf("member %s: content longer than the %d "+
+				"bytes declared for it", name, size)
+		}
 		return fmt.Errorf("member %s: %w", name, err)
 	}
 	return nil

@@ -45,8 +45,10 @@ func (v *Reader) Read(p []byte) (int, error) {
 	if v.err != nil {
 		return 0, v.err
 	}
-	if v.size >= 0 && int64(len(p)) > v.size-v.n+1 {
-		p = p[:v.size-v.n+1]
+	// One byte past size is read to tell a longer stream; left+1 would
+	// overflow when size is the largest int64.
+	if left := v.size - v.n; v.size >= 0 && left < int64(len(p))-1 {
+		p = p[:left+1]
 	}
 	n, err := v.r.Read(p)
 	v.n += int64(n)

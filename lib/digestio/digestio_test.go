@@ -2,6 +2,7 @@ package digestio
 
 import (
 	"io"
+	"math"
 	"strings"
 	"testing"
 
@@ -24,6 +25,7 @@ func TestReader(t *testing.T) {
 		{"flipped", "hello, lazer", good, int64(len(body)), exit.Corrupt},
 		{"short", body[:5], good, int64(len(body)), exit.Corrupt},
 		{"long", body + "x", good, int64(len(body)), exit.Corrupt},
+		{"largest size", body, good, math.MaxInt64, exit.Corrupt},
 		{"bad digest", body, "md5:abc", -1, exit.Corrupt},
 		{"empty digest", body, "", -1, exit.Corrupt},
 	}
