@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -619,4 +620,68 @@ func TestDecisionsAgainstBaseline(t *testing.T) {
 			t.Fatalf("got %v, want the planner's bundle packed", err)
 		}
 	})
+}
+
+// TestWorkerErrorWins checks that when one patch job fails and cancels
+// the others, pack reports that failure, not the others' cancellation
+// (which the tools would print as an interrupt).
+func TestWorkerErrorWins(t *testing.T) {
+	dir := t.TempDir()
+	var inputs []fingerprint.Input
+	for v, role := range map[int]string{1: record.RoleBaseline,
+		3: record.RoleTarget} {
+		path := filepath.Join(dir, fmt.Sprintf("v%d.tar", v))
+		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
+			"oci-archive"); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
+			Path: path})
+	}
+	var fp, pl bytes.Buffer
+	ctx := context.Background()
+	if err := fingerprint.Run(ctx, inputs, &fp,
+		fingerprint.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Run(ctx, &fp, "fp", &pl, plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The second patch job's target cannot be opened: it fails at once,
+	// while the first is still encoding.
+	missing := filepath.Join(dir, "missing.tar")
+	lines := strings.Split(strings.TrimSpace(pl.String()), "\n")
+	patches := 0
+	for i, line := range lines {
+		if !strings.Contains(line, `"decision":"patch"`) {
+			continue
+		}
+		if patches++; patches != 2 {
+			continue
+		}
+		var b record.Blob
+		if err := json.Unmarshal([]byte(line), &b); err != nil {
+			t.Fatal(err)
+		}
+		b.Source.Path = missing
+		data, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines[i] = string(data)
+	}
+	if patches != 2 {
+		t.Fatalf("got %d patch decisions, want 2", patches)
+	}
+
+	for range 5 {
+		err := Run(ctx, strings.NewReader(strings.Join(lines, "\n")+"\n"),
+			"plan", filepath.Join(dir, "delta.tar"), io.Discard,
+			Options{Workers: 2, TempDir: dir})
+		if err == nil || errors.Is(err, context.Canceled) ||
+			!strings.Contains(err.Error(), "missing.tar") {
+			t.Fatalf("got %v, want the error opening %s", err, missing)
+		}
+	}
 }

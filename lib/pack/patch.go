@@ -3,6 +3,7 @@ package pack
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -73,10 +74,14 @@ feed:
 	wg.Wait()
 
 	out := map[digest.Digest]*encoded{}
+	// The error that stopped the others wins over their cancellations,
+	// which would read as an interrupt.
 	var firstErr error
 	for i, b := range jobs {
-		if errs[i] != nil && firstErr == nil {
-			firstErr = errs[i]
+		if err := errs[i]; err != nil && (firstErr == nil ||
+			errors.Is(firstErr, context.Canceled) &&
+				!errors.Is(err, context.Canceled)) {
+			firstErr = err
 		}
 		if results[i] == nil {
 			b.Decision = record.DecisionFull
