@@ -54,6 +54,25 @@ func (f *LogFlags) Logger(stderr io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(stderr, opts))
 }
 
+// logFlagsHolder is a command that embeds LogFlags.
+type logFlagsHolder interface{ logFlags() *LogFlags }
+
+func (f *LogFlags) logFlags() *LogFlags { return f }
+
+// logFlags returns the LogFlags of the command kctx selected, or of the
+// grammar itself for a tool without subcommands; nil if it has none.
+func logFlags(kctx *kong.Context, grammar any) *LogFlags {
+	if sel := kctx.Selected(); sel != nil && sel.Target.CanAddr() {
+		if h, ok := sel.Target.Addr().Interface().(logFlagsHolder); ok {
+			return h.logFlags()
+		}
+	}
+	if h, ok := grammar.(logFlagsHolder); ok {
+		return h.logFlags()
+	}
+	return nil
+}
+
 // Main parses args for the tool called name and runs it, printing any
 // error once on stderr as "name: message". It returns the exit status.
 func Main(name, description string, grammar any, args []string) int {
@@ -78,12 +97,22 @@ func Main(name, description string, grammar any, args []string) int {
 		return exit.UsageErr
 	}
 
-	cleanup, err := runTempDir()
+	// Spool files go to a folder of this run's, inside --temp-dir when
+	// one is given, so the next run can remove what a killed one left.
+	flags := logFlags(kctx, grammar)
+	base := ""
+	if flags != nil {
+		base = flags.TempDir
+	}
+	dir, cleanup, err := runTempDir(base)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return exit.EnvErr
 	}
 	defer cleanup()
+	if flags != nil && flags.TempDir != "" {
+		flags.TempDir = dir
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt,
 		syscall.SIGTERM)

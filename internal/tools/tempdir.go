@@ -13,15 +13,19 @@ import (
 const lockName = ".lock"
 
 // runTempDir gives this run a folder of its own for spool files,
-// diffah-<pid>-*, inside the system's temp folder, and points TMPDIR at
-// it so every spool file lands there (--temp-dir still wins). The run
-// holds an flock on a file in it for as long as it lives. Folders of
-// earlier runs whose lock nobody holds are removed first: a run killed
-// with SIGKILL cannot clean up after itself, and a spool can be a whole
-// uncompressed image. An flock, unlike a process id, is seen across PID
-// namespaces sharing the folder. The returned func removes the folder.
-func runTempDir() (func(), error) {
-	base := os.TempDir()
+// diffah-<pid>-*, inside base (--temp-dir) or else the system's temp
+// folder, and points TMPDIR at it so every spool file lands there. The
+// run holds an flock on a file in it for as long as it lives. Folders
+// of earlier runs in the same place whose lock nobody holds are removed
+// first: a run killed with SIGKILL cannot clean up after itself, and a
+// spool can be a whole uncompressed image. An flock, unlike a process
+// id, is seen across PID namespaces sharing the folder. It returns the
+// folder and a func that removes it.
+func runTempDir(base string) (string, func(), error) {
+	system := os.TempDir()
+	if base == "" {
+		base = system
+	}
 	removeStale(base)
 	dir, lock, err := newRunDir(base)
 	if err == nil {
@@ -32,10 +36,10 @@ func runTempDir() (func(), error) {
 			lock.Close()
 			os.RemoveAll(dir)
 		}
-		return nil, fmt.Errorf("temp folder: %w", err)
+		return "", nil, fmt.Errorf("temp folder: %w", err)
 	}
-	return func() {
-		os.Setenv("TMPDIR", base)
+	return dir, func() {
+		os.Setenv("TMPDIR", system)
 		os.RemoveAll(dir)
 		lock.Close()
 	}, nil
