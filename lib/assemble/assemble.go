@@ -401,45 +401,28 @@ func rebuild(ctx context.Context, rec *record.Assembly,
 	})
 }
 
-// writeDir writes the layout beside dir; the output's move swaps it in,
-// so a failed run leaves an earlier dir as it was.
+// writeDir writes the layout in a staging folder beside dir; the
+// output's move swaps it in, so a failed run leaves an earlier dir as it
+// was.
 func writeDir(dir string, img *imagewrite.Image,
 	src *source) (*output, error) {
 
-	parent, base := filepath.Split(dir)
-	staging, err := os.MkdirTemp(parent, "."+base+".tmp-*")
+	staging, err := outpath.NewStaging(dir)
 	if err != nil {
-		return nil, exit.IO(fmt.Errorf("writing %s: %w", dir, err))
+		return nil, err
 	}
-	if err := imagewrite.WriteOCILayout(staging, img, src); err != nil {
-		os.RemoveAll(staging)
+	if err := imagewrite.WriteOCILayout(staging.Path, img, src); err != nil {
+		staging.Close()
 		return nil, err
 	}
 	return &output{
-		move:    func() error { return swapDir(staging, dir) },
-		discard: func() { os.RemoveAll(staging) },
+		move: func() error {
+			err := staging.Replace()
+			staging.Close()
+			return err
+		},
+		discard: staging.Close,
 	}, nil
-}
-
-// swapDir puts the folder staging at dir, replacing what was there.
-func swapDir(staging, dir string) error {
-	old := ""
-	if _, err := os.Lstat(dir); err == nil {
-		old = staging + ".old"
-		if err := os.Rename(dir, old); err != nil {
-			return exit.IO(fmt.Errorf("replacing %s: %w", dir, err))
-		}
-	}
-	if err := os.Rename(staging, dir); err != nil {
-		if old != "" {
-			os.Rename(old, dir)
-		}
-		return exit.IO(fmt.Errorf("writing %s: %w", dir, err))
-	}
-	if old != "" {
-		os.RemoveAll(old)
-	}
-	return nil
 }
 
 // checkOutput refuses, before any work, an output path that is one of

@@ -9,8 +9,11 @@ package porcelain_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -442,4 +445,94 @@ func TestCrashImport(t *testing.T) {
 func crashPairs(fx *crashFixture) []spec.Pair {
 	return []spec.Pair{{Name: "app", Baseline: fx.baseline,
 		Target: fx.target}}
+}
+
+// TestCrashImportDir kills diffah import --output-format dir at spread
+// points. After each kill OUTDIR/app/ is absent or the complete layout
+// an undisturbed run writes; the re-run succeeds and leaves nothing but
+// app/ (a killed run's staging folder is removed).
+func TestCrashImportDir(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds cmd/diffah and runs it many times")
+	}
+	bin := buildDiffah(t)
+	fx := newCrashFixture(t)
+	deltaPath := filepath.Join(fx.dir, "delta.tar")
+	err := porcelain.Export(context.Background(), porcelain.ExportOptions{
+		Pairs: crashPairs(fx), Output: deltaPath, TempDir: t.TempDir()},
+		io.Discard)
+	if err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+	work := t.TempDir()
+	outDir := filepath.Join(work, "out")
+	tmp := filepath.Join(work, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	output := filepath.Join(outDir, "app")
+	args := []string{"import", "--output-format", "dir", "--baseline",
+		"app=" + fx.baseline, deltaPath, outDir}
+
+	ref := runDiffah(t, bin, tmp, -1, args...)
+	if ref.code != 0 {
+		t.Fatalf("import: got exit %d (%s), want 0", ref.code, ref.stderr)
+	}
+	want := treeSHA(t, output)
+
+	nKill := crashKills(20)
+	rng := rand.New(rand.NewPCG(sweepSeed, 3))
+	length := ref.elapsed
+	for i, point := range killPoints(nKill, rng) {
+		// An earlier output stays in place, or is replaced whole.
+		run := runDiffah(t, bin, tmp, scale(point, length), args...)
+		if !run.killed && run.code != 0 {
+			t.Fatalf("kill %d: unkilled import: got exit %d (%s), want 0",
+				i, run.code, run.stderr)
+		}
+		if got := treeSHA(t, output); got != want {
+			t.Errorf("kill %d: %s holds a layout that differs from an "+
+				"undisturbed run's", i, output)
+		}
+		rerun := runDiffah(t, bin, tmp, -1, args...)
+		length = rerun.elapsed
+		if rerun.code != 0 {
+			t.Fatalf("kill %d: re-run: got exit %d (%s), want 0", i,
+				rerun.code, rerun.stderr)
+		}
+		if got := treeSHA(t, output); got != want {
+			t.Errorf("kill %d: re-run wrote another layout", i)
+		}
+		checkNoLeftovers(t, i, outDir, "app", tmp)
+	}
+}
+
+// treeSHA hashes the names, modes and contents of the files under dir.
+func treeSHA(t testing.TB, dir string) string {
+	t.Helper()
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry,
+		err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Fprintf(h, "%s %v\n", rel, info.Mode())
+		if d.Type().IsRegular() {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			h.Write(data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
