@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/diffah/diffah/lib/delta"
 	"github.com/diffah/diffah/lib/exit"
@@ -79,9 +83,9 @@ func inspectText(rep *Report, stdout io.Writer) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 1, ' ', 0)
 	fmt.Fprintf(tw, "archive:\t%s\n", filepath.Base(rep.Archive))
 	fmt.Fprintf(tw, "version:\t%d\n", sc.Version)
-	fmt.Fprintf(tw, "tool:\t%s\n", sc.Tool)
-	fmt.Fprintf(tw, "tool version:\t%s\n", sc.ToolVersion)
-	fmt.Fprintf(tw, "platform:\t%s\n", platform)
+	fmt.Fprintf(tw, "tool:\t%s\n", shown(sc.Tool))
+	fmt.Fprintf(tw, "tool version:\t%s\n", shown(sc.ToolVersion))
+	fmt.Fprintf(tw, "platform:\t%s\n", shown(platform))
 	fmt.Fprintf(tw, "images:\t%d\n", len(sc.Images))
 	fmt.Fprintf(tw, "blobs:\t%d (full %d, patch %d)\n", len(sc.Blobs),
 		rep.FullBlobs, rep.PatchBlobs)
@@ -98,15 +102,28 @@ func inspectText(rep *Report, stdout io.Writer) error {
 		fmt.Fprintf(tw, "\nimage %s\n", img.Name)
 		fmt.Fprintf(tw, "  target manifest:\t%s\n", img.Target.Manifest.Digest)
 		fmt.Fprintf(tw, "  target media type:\t%s\n",
-			img.Target.Manifest.MediaType)
-		fmt.Fprintf(tw, "  target format:\t%s (%s)\n", img.Target.Format,
-			img.Target.Source)
+			shown(img.Target.Manifest.MediaType))
+		fmt.Fprintf(tw, "  target format:\t%s (%s)\n",
+			shown(img.Target.Format), shown(img.Target.Source))
 		fmt.Fprintf(tw, "  baseline manifest:\t%s\n",
 			img.Baseline.Manifest.Digest)
-		fmt.Fprintf(tw, "  baseline source:\t%s\n", img.Baseline.Source)
+		fmt.Fprintf(tw, "  baseline source:\t%s\n",
+			shown(img.Baseline.Source))
 	}
 	if err := tw.Flush(); err != nil {
 		return exit.IO(err)
 	}
 	return nil
+}
+
+// shown returns s as it is when every rune is printable, else quoted
+// with Go escapes: the sidecar's strings come from whoever made the
+// delta, and a control character must not reach the terminal.
+func shown(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool {
+		return !unicode.IsPrint(r)
+	}) < 0 {
+		return s
+	}
+	return strconv.Quote(s)
 }

@@ -661,3 +661,32 @@ func TestInspectNotADelta(t *testing.T) {
 		t.Errorf("got exit %d (%v), want %d", got, err, exit.Corrupt)
 	}
 }
+
+// TestInspectEscapes checks that the sidecar's strings, which come from
+// whoever made the delta, reach the terminal without control characters:
+// here a baseline file name with an escape sequence and a newline.
+func TestInspectEscapes(t *testing.T) {
+	fx := exportPair(t, "oci-archive")
+	odd := filepath.Join(fx.dir, "v1\x1b[31mred\nline.tar")
+	if err := os.Rename(fx.v1, odd); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(fx.dir, "odd.tar")
+	err := Export(context.Background(), ExportOptions{
+		Pairs:  []spec.Pair{{Name: "app", Baseline: odd, Target: fx.v2}},
+		Output: out, TempDir: fx.dir}, io.Discard)
+	if err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+	var text bytes.Buffer
+	if err := Inspect(out, false, &text); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(text.String(), "\x1b") {
+		t.Errorf("inspect printed a raw escape:\n%q", text.String())
+	}
+	want := `baseline source:   "v1\x1b[31mred\nline.tar"`
+	if !strings.Contains(text.String(), want) {
+		t.Errorf("inspect text lacks %s:\n%s", want, text.String())
+	}
+}
