@@ -100,13 +100,20 @@ func (a *Archive) selectDocker(ctx context.Context, entries []dockerEntry,
 		}
 	}
 	if len(matches) == 0 && isDigestLike(selector) {
+		// A Docker 25+ archive also lists OCI manifests in index.json:
+		// their digests select the image of the same config.
+		indexConfig, err := a.indexConfig(digest.Digest(selector))
+		if err != nil {
+			return nil, err
+		}
 		for _, e := range entries {
 			img, err := a.buildDocker(ctx, e)
 			if err != nil {
 				return nil, err
 			}
 			if string(img.manifest.Digest) == selector ||
-				string(img.config.Digest) == selector {
+				string(img.config.Digest) == selector ||
+				img.config.Digest == indexConfig {
 				return img, nil
 			}
 		}
@@ -125,6 +132,34 @@ func (a *Archive) selectDocker(ctx context.Context, entries []dockerEntry,
 	}
 	return nil, exit.Usagef("%s: %q matches %d images: %s", a.Path,
 		selector, len(matches), listChoices(names))
+}
+
+// indexConfig returns the config digest of the manifest d that the
+// archive's index.json lists, or "" when there is no index.json or it
+// does not list d.
+func (a *Archive) indexConfig(d digest.Digest) (digest.Digest, error) {
+	if !a.src.has("index.json") || validateDigest(d) != nil {
+		return "", nil
+	}
+	idx, err := a.readIndex("index.json")
+	if err != nil {
+		return "", err
+	}
+	var leaves []leaf
+	if err := a.collectLeaves(idx.Manifests, 1, true, &leaves); err != nil {
+		return "", err
+	}
+	for _, l := range leaves {
+		if l.desc.Digest != d {
+			continue
+		}
+		m, err := a.readManifest(l.desc)
+		if err != nil {
+			return "", err
+		}
+		return m.manifest.Config.Digest, nil
+	}
+	return "", nil
 }
 
 func dockerChoices(entries []dockerEntry) []string {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -219,5 +220,48 @@ func writeLayout(t *testing.T, data []byte) string {
 		if err := os.WriteFile(p, body, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestSelectDocker25IndexManifest checks that the OCI manifest digests a
+// Docker 25+ archive lists in index.json select the image of the same
+// config, as its synthesized Docker manifest digest does.
+func TestSelectDocker25IndexManifest(t *testing.T) {
+	one := []layer{newLayer(t, "a", "1", "none")}
+	two := []layer{newLayer(t, "a", "2", "none")}
+	data := buildDocker(t, docker25,
+		dockerImage{repoTags: `["app:one"]`, arch: "amd64", layers: one},
+		dockerImage{repoTags: `["app:two"]`, arch: "arm64", layers: two})
+	path := writeFile(t, "d25.tar", data)
+
+	var idx ocispec.Index
+	tr := tar.NewReader(bytes.NewReader(data))
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no index.json in the archive: %v", err)
+		}
+		if hdr.Name == "index.json" {
+			body, _ := io.ReadAll(tr)
+			if err := json.Unmarshal(body, &idx); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if len(idx.Manifests) != 2 {
+		t.Fatalf("got %d manifests in index.json, want 2",
+			len(idx.Manifests))
+	}
+
+	wantConfig := digest.FromBytes(configFor(t, "arm64", two))
+	a, err := Open(context.Background(), path,
+		OpenOptions{Selector: string(idx.Manifests[1].Digest)})
+	if err != nil {
+		t.Fatalf("Open @%s: %v", idx.Manifests[1].Digest, err)
+	}
+	defer a.Close()
+	if got := a.Image().Config.Digest; got != wantConfig {
+		t.Errorf("got config %s, want %s", got, wantConfig)
 	}
 }
