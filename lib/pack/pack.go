@@ -47,14 +47,19 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
+// maxEpoch is the latest SOURCE_DATE_EPOCH a USTAR header can hold (11
+// octal digits), in the year 2242.
+const maxEpoch = 1<<33 - 1
+
 // Run reads a plan from in and writes the delta archive at output.
 func Run(ctx context.Context, in io.Reader, inName, output string,
 	out io.Writer, opts Options) error {
 
 	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
-		if sec, err := strconv.ParseInt(v, 10, 64); err != nil || sec < 0 {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || sec < 0 || sec > maxEpoch {
 			return exit.Usagef("SOURCE_DATE_EPOCH %q: want seconds since "+
-				"1970, 0 or more", v)
+				"1970, 0 to %d", v, maxEpoch)
 		}
 	}
 	w, err := record.NewWriter(out, Tool)

@@ -685,3 +685,77 @@ func TestWorkerErrorWins(t *testing.T) {
 		}
 	}
 }
+
+// TestSourceDateEpochBounds checks that SOURCE_DATE_EPOCH outside what a
+// tar header holds is a usage error before any work, and that the
+// latest one it holds is accepted.
+func TestSourceDateEpochBounds(t *testing.T) {
+	dir := t.TempDir()
+	pl := makePlan(t, dir, "oci-archive")
+	for _, tc := range []struct {
+		epoch string
+		code  int
+	}{
+		{"-1", exit.UsageErr},
+		{"8589934592", exit.UsageErr},
+		{"x", exit.UsageErr},
+		{"8589934591", exit.OK},
+	} {
+		t.Setenv("SOURCE_DATE_EPOCH", tc.epoch)
+		out := filepath.Join(dir, "d.tar")
+		os.Remove(out)
+		_, err := runPack(t, pl, out)
+		if got := exit.Code(err); got != tc.code {
+			t.Errorf("SOURCE_DATE_EPOCH=%s: got exit %d (%v), want %d",
+				tc.epoch, got, err, tc.code)
+		}
+	}
+}
+
+// TestPatchSizeFromPlan checks that a patch decision whose size is not
+// the blob's is refused: the sidecar would record the wrong size.
+func TestPatchSizeFromPlan(t *testing.T) {
+	dir := t.TempDir()
+	var inputs []fingerprint.Input
+	for v, role := range map[int]string{1: record.RoleBaseline,
+		3: record.RoleTarget} {
+		path := filepath.Join(dir, fmt.Sprintf("v%d.tar", v))
+		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
+			"oci-archive"); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
+			Path: path})
+	}
+	var fp, pl bytes.Buffer
+	ctx := context.Background()
+	if err := fingerprint.Run(ctx, inputs, &fp,
+		fingerprint.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Run(ctx, &fp, "fp", &pl, plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, delta := range []int64{-1, 1} {
+		lines := strings.Split(strings.TrimSpace(pl.String()), "\n")
+		for i, line := range lines {
+			if !strings.Contains(line, `"decision":"patch"`) {
+				continue
+			}
+			var b record.Blob
+			if err := json.Unmarshal([]byte(line), &b); err != nil {
+				t.Fatal(err)
+			}
+			b.Size += delta
+			data, _ := json.Marshal(b)
+			lines[i] = string(data)
+			break
+		}
+		_, err := runPack(t, strings.Join(lines, "\n")+"\n",
+			filepath.Join(dir, "d.tar"))
+		if got := exit.Code(err); got != exit.Corrupt {
+			t.Errorf("size %+d: got exit %d (%v), want %d", delta, got,
+				err, exit.Corrupt)
+		}
+	}
+}

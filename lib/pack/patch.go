@@ -116,6 +116,13 @@ func (p *packer) bestPatch(ctx context.Context,
 		return nil, err
 	}
 	defer closer.Close()
+	if size != b.Size {
+		// The sidecar would record the plan's size, and no consumer
+		// could rebuild the blob against it.
+		return nil, exit.Contentf("blob %s: the plan gives size %d, its "+
+			"source %s holds %d bytes", b.Digest, b.Size, b.Source.Path,
+			size)
+	}
 
 	var best *encoded
 	for _, c := range b.Candidates {
