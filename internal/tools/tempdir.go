@@ -81,32 +81,70 @@ func newRunDir(base string) (string, *os.File, error) {
 	return dir, lock, nil
 }
 
-// removeStale removes base/diffah-*-* folders whose lock file nobody
-// holds (a folder without a lock file is left alone), and folders still
-// being prepared that are older than prepGrace (a run killed while
-// preparing its folder).
+// removeStale removes the folders in base named as runs name theirs,
+// diffah-<pid>-<digits>, whose lock file nobody holds (one without a
+// lock file is left alone), and folders still being prepared,
+// .diffah-prep-<digits>, older than prepGrace (a run killed while
+// preparing its folder). base is read as a folder, never as a pattern.
 func removeStale(base string) {
-	preps, _ := filepath.Glob(filepath.Join(base, prepPrefix+"*"))
-	for _, p := range preps {
-		st, err := os.Lstat(p)
-		if err == nil && st.IsDir() && time.Since(st.ModTime()) > prepGrace {
-			os.RemoveAll(p)
+	entries, err := os.ReadDir(base)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		path := filepath.Join(base, e.Name())
+		switch {
+		case isPrepName(e.Name()):
+			st, err := os.Lstat(path)
+			if err == nil && time.Since(st.ModTime()) > prepGrace {
+				os.RemoveAll(path)
+			}
+		case isRunName(e.Name()):
+			removeIfUnheld(path)
 		}
 	}
+}
 
-	matches, _ := filepath.Glob(filepath.Join(base, "diffah-*-*"))
-	for _, m := range matches {
-		if st, err := os.Lstat(m); err != nil || !st.IsDir() {
-			continue
-		}
-		lock, err := os.Open(filepath.Join(m, lockName))
-		if err != nil {
-			continue
-		}
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			os.RemoveAll(m)
-		}
-		lock.Close()
+// removeIfUnheld removes the run folder dir when nobody holds its lock.
+func removeIfUnheld(dir string) {
+	lock, err := os.Open(filepath.Join(dir, lockName))
+	if err != nil {
+		return
 	}
+	defer lock.Close()
+	err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		os.RemoveAll(dir)
+	}
+}
+
+// isRunName reports whether name is diffah-<digits>-<digits>.
+func isRunName(name string) bool {
+	rest, ok := strings.CutPrefix(name, "diffah-")
+	if !ok {
+		return false
+	}
+	pid, random, ok := strings.Cut(rest, "-")
+	return ok && allDigits(pid) && allDigits(random)
+}
+
+// isPrepName reports whether name is .diffah-prep-<digits>.
+func isPrepName(name string) bool {
+	rest, ok := strings.CutPrefix(name, prepPrefix)
+	return ok && allDigits(rest)
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -9,26 +9,34 @@ import (
 )
 
 func TestRemoveStale(t *testing.T) {
-	base := t.TempDir()
+	// A base with pattern characters, and a sibling they would match.
+	parent := t.TempDir()
+	base := filepath.Join(parent, "TG[x]*")
+	sibling := filepath.Join(parent, "TGother", "diffah-1-1")
 	dead := filepath.Join(base, "diffah-1-1")
 	noLock := filepath.Join(base, "diffah-2-2")
 	other := filepath.Join(base, "other-3-3")
+	notRun := filepath.Join(base, "diffah-notes-keep")
 	oldPrep := filepath.Join(base, prepPrefix+"4")
 	newPrep := filepath.Join(base, prepPrefix+"5")
-	for _, d := range []string{dead, noLock, other, oldPrep, newPrep} {
-		if err := os.Mkdir(d, 0o755); err != nil {
+	oldNotPrep := filepath.Join(base, prepPrefix+"mine")
+	for _, d := range []string{dead, noLock, other, notRun, oldPrep,
+		newPrep, oldNotPrep, sibling} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, d := range []string{dead, other} {
+	for _, d := range []string{dead, other, notRun, sibling} {
 		err := os.WriteFile(filepath.Join(d, lockName), nil, 0o644)
 		if err != nil {
 			t.Fatal(err)
 		}
 	}
 	old := time.Now().Add(-2 * prepGrace)
-	if err := os.Chtimes(oldPrep, old, old); err != nil {
-		t.Fatal(err)
+	for _, d := range []string{oldPrep, oldNotPrep} {
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 	live, lock, err := newRunDir(base)
 	if err != nil {
@@ -39,7 +47,8 @@ func TestRemoveStale(t *testing.T) {
 	removeStale(base)
 
 	for d, want := range map[string]bool{dead: false, noLock: true,
-		other: true, live: true, oldPrep: false, newPrep: true} {
+		other: true, live: true, oldPrep: false, newPrep: true,
+		notRun: true, oldNotPrep: true, sibling: true} {
 		_, err := os.Stat(d)
 		if got := err == nil; got != want {
 			t.Errorf("%s: exists %v, want %v", filepath.Base(d), got, want)

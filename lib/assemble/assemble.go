@@ -170,11 +170,13 @@ func Run(ctx context.Context, in io.Reader, inName string, out io.Writer,
 type output struct {
 	result  *record.Result
 	move    func() error // moves it to result.Output
-	discard func()       // removes it; a no-op once moved
+	discard func()       // removes what is left: it, or what it replaced
 }
 
 // commit moves every rebuilt image into place, in stream order, and
-// writes their result records.
+// writes their result records. Run's discards then remove what the
+// moves replaced, only once every image is in place: the moves follow
+// one another as closely as they can.
 //
 // BUG: a rename that fails part way (a folder replaced under us) leaves
 // the images before it in place; renames within one folder do not fail
@@ -415,14 +417,9 @@ func writeDir(dir string, img *imagewrite.Image,
 		staging.Close()
 		return nil, err
 	}
-	return &output{
-		move: func() error {
-			err := staging.Replace()
-			staging.Close()
-			return err
-		},
-		discard: staging.Close,
-	}, nil
+	// The old output, swapped into the staging folder, is removed with
+	// it by discard, once every image of the run is in place.
+	return &output{move: staging.Replace, discard: staging.Close}, nil
 }
 
 // checkOutput refuses, before any work, an output path that is one of
@@ -536,6 +533,11 @@ func writeFile(name, format string, opts Options,
 	if err := write(counter); err != nil {
 		tmp.Cleanup()
 		return nil, err
+	}
+	// Synced now, so the moves at the end follow one another closely.
+	if err := tmp.Sync(); err != nil {
+		tmp.Cleanup()
+		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
 	move := func() error {
 		if err := tmp.CloseAtomicallyReplace(); err != nil {
