@@ -93,7 +93,8 @@ func Main(name, description string, grammar any, args []string) int {
 	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v (see %s --help)\n", name, err, name)
+		fmt.Fprintf(os.Stderr, "%s: %s (see %s --help)\n", name,
+			printable(err.Error()), name)
 		return exit.UsageErr
 	}
 
@@ -106,7 +107,7 @@ func Main(name, description string, grammar any, args []string) int {
 	}
 	dir, cleanup, err := runTempDir(base)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		fmt.Fprintf(os.Stderr, "%s: %s\n", name, printable(err.Error()))
 		return exit.EnvErr
 	}
 	defer cleanup()

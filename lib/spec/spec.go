@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/diffah/diffah/lib/delta"
 	"github.com/diffah/diffah/lib/exit"
@@ -42,6 +43,9 @@ func ParsePair(arg string) (Pair, error) {
 			arg)
 	}
 	p := Pair{Name: name, Baseline: baseline, Target: target}
+	if err := checkPaths("--pair", baseline, target); err != nil {
+		return Pair{}, err
+	}
 	return p, checkName("--pair", name)
 }
 
@@ -51,7 +55,25 @@ func ParseBaseline(arg string) (string, string, error) {
 	if !ok || path == "" {
 		return "", "", exit.Usagef("--baseline %q: want NAME=PATH", arg)
 	}
+	if err := checkPaths("--baseline", path); err != nil {
+		return "", "", err
+	}
 	return name, path, checkName("--baseline", name)
+}
+
+// checkPaths refuses a path that is not valid UTF-8: the JSON records
+// between the stages cannot carry it unchanged.
+//
+// BUG: such a file has to be renamed or linked to a UTF-8 name first.
+func checkPaths(where string, paths ...string) error {
+	for _, p := range paths {
+		if !utf8.ValidString(p) {
+			return exit.Usagef("%s: path %q is not valid UTF-8, which "+
+				"diffah's JSON records cannot carry: link it under a "+
+				"UTF-8 name", where, p)
+		}
+	}
+	return nil
 }
 
 func checkName(where, name string) error {

@@ -34,6 +34,8 @@ func TestParsePair(t *testing.T) {
 		{"-app=v1.tar,v2.tar", Pair{}, `image name "-app"`},
 		{"a/b=v1.tar,v2.tar", Pair{}, `image name "a/b"`},
 		{"a b=v1.tar,v2.tar", Pair{}, `image name "a b"`},
+		{"app=v1.tar,t\xff.tar", Pair{}, "not valid UTF-8"},
+		{"app=v\xfe1.tar,v2.tar", Pair{}, "not valid UTF-8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.arg, func(t *testing.T) {
@@ -75,6 +77,7 @@ func TestParseBaseline(t *testing.T) {
 		{"=v1.tar", "", "", true},
 		{"APP=v1.tar", "", "", true},
 		{".app=v1.tar", "", "", true},
+		{"app=v\xff1.tar", "", "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.arg, func(t *testing.T) {
