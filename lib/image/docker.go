@@ -99,13 +99,16 @@ func (a *Archive) selectDocker(ctx context.Context, entries []dockerEntry,
 			}
 		}
 	}
-	if len(matches) == 0 && isDigestLike(selector) {
-		// A Docker 25+ archive also lists OCI manifests in index.json:
-		// their digests select the image of the same config.
-		indexConfig, err := a.indexConfig(digest.Digest(selector))
-		if err != nil {
+	// A Docker 25+ archive also lists OCI manifests in index.json: their
+	// digests and ref names select the image of the same config.
+	indexConfig := digest.Digest("")
+	if len(matches) == 0 {
+		var err error
+		if indexConfig, err = a.indexConfig(selector); err != nil {
 			return nil, err
 		}
+	}
+	if len(matches) == 0 && (isDigestLike(selector) || indexConfig != "") {
 		for _, e := range entries {
 			img, err := a.buildDocker(ctx, e)
 			if err != nil {
@@ -134,26 +137,44 @@ func (a *Archive) selectDocker(ctx context.Context, entries []dockerEntry,
 		selector, len(matches), listChoices(names))
 }
 
-// indexConfig returns the config digest of the manifest d that the
-// archive's index.json lists, or "" when there is no index.json or it
-// does not list d.
-func (a *Archive) indexConfig(d digest.Digest) (digest.Digest, error) {
-	if !a.src.has("index.json") || validateDigest(d) != nil {
+// indexConfig returns the config digest of the manifest that selector
+// names in the archive's index.json (by digest, or by a ref name as for
+// an OCI archive), or "" when there is no index.json or it names none.
+func (a *Archive) indexConfig(selector string) (digest.Digest, error) {
+	if !a.src.has("index.json") {
 		return "", nil
 	}
 	idx, err := a.readIndex("index.json")
 	if err != nil {
 		return "", err
 	}
+	groups, err := a.ociGroups(idx)
+	if err != nil {
+		return "", err
+	}
+	var named []ocispec.Descriptor
+	for _, g := range groups {
+		if g.matches(selector) {
+			named = append(named, g.desc)
+		}
+	}
+	// A digest may also name a manifest inside a nested index.
+	search, byDigest := named, len(named) == 0 && isDigestLike(selector)
+	if byDigest {
+		search = idx.Manifests
+	}
 	var leaves []leaf
-	if err := a.collectLeaves(idx.Manifests, 1, true, &leaves); err != nil {
+	if err := a.collectLeaves(search, 1, true, &leaves); err != nil {
 		return "", err
 	}
 	for _, l := range leaves {
-		if l.desc.Digest != d {
+		if byDigest && string(l.desc.Digest) != selector {
 			continue
 		}
 		m, err := a.readManifest(l.desc)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // another platform's, not saved
+		}
 		if err != nil {
 			return "", err
 		}

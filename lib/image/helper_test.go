@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,6 +227,16 @@ func buildDocker(t testing.TB, style dockerStyle, imgs ...dockerImage) []byte {
 					Config:    cd,
 					Layers:    ociLayers,
 				}))
+			// As Docker 25 does: the first tag as ref names.
+			var tags []string
+			json.Unmarshal([]byte(img.repoTags), &tags)
+			if len(tags) > 0 {
+				_, tag, _ := strings.Cut(tags[0], ":")
+				md.Annotations = map[string]string{
+					ocispec.AnnotationRefName: tag,
+					annotationContainerdName:  tags[0],
+				}
+			}
 			indexManifests = append(indexManifests, md)
 		}
 

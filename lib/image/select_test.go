@@ -223,9 +223,10 @@ func writeLayout(t *testing.T, data []byte) string {
 	}
 }
 
-// TestSelectDocker25IndexManifest checks that the OCI manifest digests a
-// Docker 25+ archive lists in index.json select the image of the same
-// config, as its synthesized Docker manifest digest does.
+// TestSelectDocker25IndexManifest checks that the OCI manifests a Docker
+// 25+ archive lists in index.json, by digest or ref name, select the
+// image of the same config, as its synthesized Docker manifest digest
+// does.
 func TestSelectDocker25IndexManifest(t *testing.T) {
 	one := []layer{newLayer(t, "a", "1", "none")}
 	two := []layer{newLayer(t, "a", "2", "none")}
@@ -255,13 +256,18 @@ func TestSelectDocker25IndexManifest(t *testing.T) {
 	}
 
 	wantConfig := digest.FromBytes(configFor(t, "arm64", two))
-	a, err := Open(context.Background(), path,
-		OpenOptions{Selector: string(idx.Manifests[1].Digest)})
-	if err != nil {
-		t.Fatalf("Open @%s: %v", idx.Manifests[1].Digest, err)
-	}
-	defer a.Close()
-	if got := a.Image().Config.Digest; got != wantConfig {
-		t.Errorf("got config %s, want %s", got, wantConfig)
+	// The manifest digest, and the ref name index.json gives it.
+	for _, selector := range []string{string(idx.Manifests[1].Digest),
+		"two"} {
+		a, err := Open(context.Background(), path,
+			OpenOptions{Selector: selector})
+		if err != nil {
+			t.Fatalf("Open @%s: %v", selector, err)
+		}
+		if got := a.Image().Config.Digest; got != wantConfig {
+			t.Errorf("@%s: got config %s, want %s", selector, got,
+				wantConfig)
+		}
+		a.Close()
 	}
 }
