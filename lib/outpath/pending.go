@@ -60,16 +60,21 @@ func removeDeadPending(path string) {
 			!isDecimal(strings.TrimPrefix(name, prefix)) {
 			continue
 		}
-		full := filepath.Join(dir, name)
-		f, err := os.Open(full)
-		if err != nil {
-			continue
-		}
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			os.Remove(full)
-		}
-		f.Close()
+		removeIfUnheld(filepath.Join(dir, name))
+	}
+}
+
+// removeIfUnheld removes path, a file or a folder, when nobody holds an
+// flock on it.
+func removeIfUnheld(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+	if err == nil {
+		os.RemoveAll(path)
 	}
 }
 

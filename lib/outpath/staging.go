@@ -110,15 +110,6 @@ func removeDeadStaging(parent, prefix string) {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
 			continue
 		}
-		full := filepath.Join(parent, e.Name())
-		f, err := os.Open(full)
-		if err != nil {
-			continue
-		}
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			os.RemoveAll(full)
-		}
-		f.Close()
+		removeIfUnheld(filepath.Join(parent, e.Name()))
 	}
 }

@@ -370,26 +370,8 @@ func TestErrors(t *testing.T) {
 // the archive, and that every patch kept is smaller than its blob.
 func TestWorkersDeterministic(t *testing.T) {
 	dir := t.TempDir()
-	var inputs []fingerprint.Input
-	for v, role := range map[int]string{1: record.RoleBaseline,
-		3: record.RoleTarget} {
-		path := filepath.Join(dir, "v"+string(rune('0'+v))+".tar")
-		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
-			"oci-archive"); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
-			Path: path})
-	}
-	var fp, pl bytes.Buffer
+	pl := realisticPlan(t, dir)
 	ctx := context.Background()
-	if err := fingerprint.Run(ctx, inputs, &fp,
-		fingerprint.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.Run(ctx, &fp, "fp", &pl, plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
 	var first digest.Digest
 	for _, workers := range []int{1, 2, 5} {
 		out := filepath.Join(dir, "delta.tar")
@@ -627,26 +609,8 @@ func TestDecisionsAgainstBaseline(t *testing.T) {
 // (which the tools would print as an interrupt).
 func TestWorkerErrorWins(t *testing.T) {
 	dir := t.TempDir()
-	var inputs []fingerprint.Input
-	for v, role := range map[int]string{1: record.RoleBaseline,
-		3: record.RoleTarget} {
-		path := filepath.Join(dir, fmt.Sprintf("v%d.tar", v))
-		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
-			"oci-archive"); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
-			Path: path})
-	}
-	var fp, pl bytes.Buffer
+	pl := realisticPlan(t, dir)
 	ctx := context.Background()
-	if err := fingerprint.Run(ctx, inputs, &fp,
-		fingerprint.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.Run(ctx, &fp, "fp", &pl, plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
 
 	// The second patch job's target cannot be opened: it fails at once,
 	// while the first is still encoding.
@@ -716,26 +680,7 @@ func TestSourceDateEpochBounds(t *testing.T) {
 // the blob's is refused: the sidecar would record the wrong size.
 func TestPatchSizeFromPlan(t *testing.T) {
 	dir := t.TempDir()
-	var inputs []fingerprint.Input
-	for v, role := range map[int]string{1: record.RoleBaseline,
-		3: record.RoleTarget} {
-		path := filepath.Join(dir, fmt.Sprintf("v%d.tar", v))
-		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
-			"oci-archive"); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
-			Path: path})
-	}
-	var fp, pl bytes.Buffer
-	ctx := context.Background()
-	if err := fingerprint.Run(ctx, inputs, &fp,
-		fingerprint.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.Run(ctx, &fp, "fp", &pl, plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	pl := realisticPlan(t, dir)
 	for _, delta := range []int64{-1, 1} {
 		lines := strings.Split(strings.TrimSpace(pl.String()), "\n")
 		for i, line := range lines {
@@ -758,4 +703,32 @@ func TestPatchSizeFromPlan(t *testing.T) {
 				err, exit.Corrupt)
 		}
 	}
+}
+
+// realisticPlan writes Realistic(1) and (3) as OCI archives v1.tar and
+// v3.tar in dir and returns the plan of app from v1 to v3: two of its
+// layers change by a few bytes and travel as patches.
+func realisticPlan(t testing.TB, dir string) *bytes.Buffer {
+	t.Helper()
+	var inputs []fingerprint.Input
+	for v, role := range map[int]string{1: record.RoleBaseline,
+		3: record.RoleTarget} {
+		path := filepath.Join(dir, fmt.Sprintf("v%d.tar", v))
+		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
+			"oci-archive"); err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
+			Path: path})
+	}
+	var fp, pl bytes.Buffer
+	ctx := context.Background()
+	if err := fingerprint.Run(ctx, inputs, &fp,
+		fingerprint.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := plan.Run(ctx, &fp, "fp", &pl, plan.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return &pl
 }
