@@ -91,6 +91,16 @@ func Main(name, description string, grammar any, args []string) int {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		return exit.Internal
 	}
+	// Paths, names and selectors all travel in JSON records, which
+	// cannot carry bytes that are not UTF-8 unchanged.
+	for _, arg := range args {
+		if !utf8.ValidString(arg) {
+			fmt.Fprintf(os.Stderr, "%s: argument %s is not valid UTF-8, "+
+				"which diffah's JSON records cannot carry: link the file "+
+				"under a UTF-8 name\n", name, printable(arg))
+			return exit.UsageErr
+		}
+	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %s (see %s --help)\n", name,
