@@ -51,16 +51,27 @@ type Options struct {
 // octal digits), in the year 2242.
 const maxEpoch = 1<<33 - 1
 
+// CheckSourceDateEpoch refuses a SOURCE_DATE_EPOCH that is not a time
+// a tar header can hold, as a usage error.
+func CheckSourceDateEpoch() error {
+	v := os.Getenv("SOURCE_DATE_EPOCH")
+	if v == "" {
+		return nil
+	}
+	sec, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || sec < 0 || sec > maxEpoch {
+		return exit.Usagef("SOURCE_DATE_EPOCH %q: want seconds since "+
+			"1970, 0 to %d", v, maxEpoch)
+	}
+	return nil
+}
+
 // Run reads a plan from in and writes the delta archive at output.
 func Run(ctx context.Context, in io.Reader, inName, output string,
 	out io.Writer, opts Options) error {
 
-	if v := os.Getenv("SOURCE_DATE_EPOCH"); v != "" {
-		sec, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || sec < 0 || sec > maxEpoch {
-			return exit.Usagef("SOURCE_DATE_EPOCH %q: want seconds since "+
-				"1970, 0 to %d", v, maxEpoch)
-		}
+	if err := CheckSourceDateEpoch(); err != nil {
+		return err
 	}
 	w, err := record.NewWriter(out, Tool)
 	if err != nil {

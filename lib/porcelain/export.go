@@ -52,6 +52,10 @@ func Export(ctx context.Context, opts ExportOptions, stdout io.Writer) error {
 	if err := spec.CheckUnique(opts.Pairs); err != nil {
 		return err
 	}
+	// A dry run stamps nothing, but the real run would refuse it.
+	if err := pack.CheckSourceDateEpoch(); err != nil {
+		return err
+	}
 	if !opts.DryRun {
 		// Fail before the work, not after it; pack checks again.
 		var inputs []string
