@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/diffah/diffah/lib/outpath"
 )
 
 // lockName is the file each run holds locked inside its temp folder.
@@ -103,21 +105,8 @@ func removeStale(base string) {
 				os.RemoveAll(path)
 			}
 		case isRunName(e.Name()):
-			removeIfUnheld(path)
+			outpath.RemoveUnheld(filepath.Join(path, lockName), path)
 		}
-	}
-}
-
-// removeIfUnheld removes the run folder dir when nobody holds its lock.
-func removeIfUnheld(dir string) {
-	lock, err := os.Open(filepath.Join(dir, lockName))
-	if err != nil {
-		return
-	}
-	defer lock.Close()
-	err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if err == nil {
-		os.RemoveAll(dir)
 	}
 }
 

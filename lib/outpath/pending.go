@@ -60,14 +60,16 @@ func removeDeadPending(path string) {
 			!isDecimal(strings.TrimPrefix(name, prefix)) {
 			continue
 		}
-		removeIfUnheld(filepath.Join(dir, name))
+		full := filepath.Join(dir, name)
+		RemoveUnheld(full, full)
 	}
 }
 
-// removeIfUnheld removes path, a file or a folder, when nobody holds an
-// flock on it.
-func removeIfUnheld(path string) {
-	f, err := os.Open(path)
+// RemoveUnheld removes path, a file or a folder, when nobody holds an
+// flock on the file or folder lock (often path itself): what a run
+// killed with SIGKILL left behind.
+func RemoveUnheld(lock, path string) {
+	f, err := os.Open(lock)
 	if err != nil {
 		return
 	}

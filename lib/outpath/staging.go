@@ -110,6 +110,7 @@ func removeDeadStaging(parent, prefix string) {
 		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
 			continue
 		}
-		removeIfUnheld(filepath.Join(parent, e.Name()))
+		full := filepath.Join(parent, e.Name())
+		RemoveUnheld(full, full)
 	}
 }
