@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/diffah/diffah/lib/outpath"
@@ -66,7 +65,7 @@ func newRunDir(base string) (string, *os.File, error) {
 	}
 	lock, err := os.Create(filepath.Join(prep, lockName))
 	if err == nil {
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err = outpath.TryLock(lock)
 	}
 	dir := filepath.Join(base, fmt.Sprintf("diffah-%d-%s", os.Getpid(),
 		strings.TrimPrefix(filepath.Base(prep), prepPrefix)))

@@ -2,10 +2,9 @@ package outpath
 
 import (
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/diffah/diffah/lib/exit"
 	"github.com/google/renameio/v2"
@@ -32,8 +31,7 @@ func Pending(path string) (*renameio.PendingFile, error) {
 	if err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", path, err))
 	}
-	err = syscall.Flock(int(tmp.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if err != nil {
+	if err := TryLock(tmp.File); err != nil {
 		tmp.Cleanup()
 		return nil, exit.IO(fmt.Errorf("writing %s: lock %s: %w", path,
 			tmp.Name(), err))
@@ -49,35 +47,11 @@ func removeDeadPending(path string) {
 	if dir == "" {
 		dir = "."
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
 	prefix := "." + base
-	for _, e := range entries {
-		name := e.Name()
-		if !e.Type().IsRegular() || !strings.HasPrefix(name, prefix) ||
-			!isDecimal(strings.TrimPrefix(name, prefix)) {
-			continue
-		}
-		full := filepath.Join(dir, name)
-		RemoveUnheld(full, full)
-	}
-}
-
-// RemoveUnheld removes path, a file or a folder, when nobody holds an
-// flock on the file or folder lock (often path itself): what a run
-// killed with SIGKILL left behind.
-func RemoveUnheld(lock, path string) {
-	f, err := os.Open(lock)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-	if err == nil {
-		os.RemoveAll(path)
-	}
+	removeDeadIn(dir, func(e fs.DirEntry) bool {
+		rest, ok := strings.CutPrefix(e.Name(), prefix)
+		return ok && e.Type().IsRegular() && isDecimal(rest)
+	})
 }
 
 // isDecimal reports whether s is an optional minus sign and digits.

@@ -3,10 +3,10 @@ package outpath
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/diffah/diffah/lib/exit"
 	"golang.org/x/sys/unix"
@@ -36,15 +36,18 @@ func NewStaging(dir string) (*Staging, error) {
 	if parent == "" {
 		parent = "."
 	}
-	removeDeadStaging(parent, "."+base+".tmp-")
+	prefix := "." + base + ".tmp-"
+	removeDeadIn(parent, func(e fs.DirEntry) bool {
+		return e.IsDir() && strings.HasPrefix(e.Name(), prefix)
+	})
 
-	root, err := os.MkdirTemp(parent, "."+base+".tmp-")
+	root, err := os.MkdirTemp(parent, prefix)
 	if err != nil {
 		return nil, exit.IO(fmt.Errorf("writing %s: %w", dir, err))
 	}
 	lock, err := os.Open(root)
 	if err == nil {
-		err = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		err = TryLock(lock)
 	}
 	if err != nil {
 		if lock != nil {
@@ -97,20 +100,4 @@ func (s *Staging) Replace() error {
 func (s *Staging) Close() {
 	os.RemoveAll(s.root)
 	s.lock.Close()
-}
-
-// removeDeadStaging removes the folders in parent named prefix+<random>
-// that no live run holds.
-func removeDeadStaging(parent, prefix string) {
-	entries, err := os.ReadDir(parent)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
-			continue
-		}
-		full := filepath.Join(parent, e.Name())
-		RemoveUnheld(full, full)
-	}
 }
