@@ -28,10 +28,18 @@ import (
 // the plan records between them.
 func makePlan(t testing.TB, dir, format string) string {
 	t.Helper()
+	return pairPlan(t, dir, format, 1, 2)
+}
+
+// pairPlan builds Realistic(from) and Realistic(to) in format as
+// v<from>.tar and v<to>.tar in dir and returns the plan of app between
+// them.
+func pairPlan(t testing.TB, dir, format string, from, to int) string {
+	t.Helper()
 	var inputs []fingerprint.Input
-	for v, role := range map[int]string{1: record.RoleBaseline,
-		2: record.RoleTarget} {
-		path := filepath.Join(dir, "v"+string(rune('0'+v))+".tar")
+	for v, role := range map[int]string{from: record.RoleBaseline,
+		to: record.RoleTarget} {
+		path := filepath.Join(dir, fmt.Sprintf("v%d.tar", v))
 		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
 			format); err != nil {
 			t.Fatal(err)
@@ -39,6 +47,12 @@ func makePlan(t testing.TB, dir, format string) string {
 		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
 			Path: path})
 	}
+	return planOf(t, inputs)
+}
+
+// planOf runs fingerprint and plan on inputs and returns the plan.
+func planOf(t testing.TB, inputs []fingerprint.Input) string {
+	t.Helper()
 	var fp, pl bytes.Buffer
 	ctx := context.Background()
 	if err := fingerprint.Run(ctx, inputs, &fp,
@@ -375,7 +389,7 @@ func TestWorkersDeterministic(t *testing.T) {
 	var first digest.Digest
 	for _, workers := range []int{1, 2, 5} {
 		out := filepath.Join(dir, "delta.tar")
-		err := Run(ctx, strings.NewReader(pl.String()), "plan", out,
+		err := Run(ctx, strings.NewReader(pl), "plan", out,
 			io.Discard, Options{Workers: workers, TempDir: dir})
 		if err != nil {
 			t.Fatal(err)
@@ -436,17 +450,7 @@ func makeBundlePlan(t testing.TB, dir, format string) string {
 		{Name: "web", Role: record.RoleBaseline, Path: path(3)},
 		{Name: "web", Role: record.RoleTarget, Path: path(2)},
 	}
-	var fp, pl bytes.Buffer
-	ctx := context.Background()
-	if err := fingerprint.Run(ctx, inputs, &fp,
-		fingerprint.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.Run(ctx, &fp, "fingerprint", &pl,
-		plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	return pl.String()
+	return planOf(t, inputs)
 }
 
 // planImages returns the image records of a plan by name and role
@@ -615,7 +619,7 @@ func TestWorkerErrorWins(t *testing.T) {
 	// The second patch job's target cannot be opened: it fails at once,
 	// while the first is still encoding.
 	missing := filepath.Join(dir, "missing.tar")
-	lines := strings.Split(strings.TrimSpace(pl.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(pl), "\n")
 	patches := 0
 	for i, line := range lines {
 		if !strings.Contains(line, `"decision":"patch"`) {
@@ -682,7 +686,7 @@ func TestPatchSizeFromPlan(t *testing.T) {
 	dir := t.TempDir()
 	pl := realisticPlan(t, dir)
 	for _, delta := range []int64{-1, 1} {
-		lines := strings.Split(strings.TrimSpace(pl.String()), "\n")
+		lines := strings.Split(strings.TrimSpace(pl), "\n")
 		for i, line := range lines {
 			if !strings.Contains(line, `"decision":"patch"`) {
 				continue
@@ -708,27 +712,7 @@ func TestPatchSizeFromPlan(t *testing.T) {
 // realisticPlan writes Realistic(1) and (3) as OCI archives v1.tar and
 // v3.tar in dir and returns the plan of app from v1 to v3: two of its
 // layers change by a few bytes and travel as patches.
-func realisticPlan(t testing.TB, dir string) *bytes.Buffer {
+func realisticPlan(t testing.TB, dir string) string {
 	t.Helper()
-	var inputs []fingerprint.Input
-	for v, role := range map[int]string{1: record.RoleBaseline,
-		3: record.RoleTarget} {
-		path := filepath.Join(dir, fmt.Sprintf("v%d.tar", v))
-		if err := imagebuild.WriteFile(path, imagebuild.Realistic(v),
-			"oci-archive"); err != nil {
-			t.Fatal(err)
-		}
-		inputs = append(inputs, fingerprint.Input{Name: "app", Role: role,
-			Path: path})
-	}
-	var fp, pl bytes.Buffer
-	ctx := context.Background()
-	if err := fingerprint.Run(ctx, inputs, &fp,
-		fingerprint.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := plan.Run(ctx, &fp, "fp", &pl, plan.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	return &pl
+	return pairPlan(t, dir, "oci-archive", 1, 3)
 }
