@@ -361,20 +361,7 @@ func TestCrashImport(t *testing.T) {
 		t.Skip("builds cmd/diffah and runs it many times")
 	}
 	bin := buildDiffah(t)
-	fx := newCrashFixture(t)
-	deltaPath := filepath.Join(fx.dir, "delta.tar")
-	err := porcelain.Export(context.Background(), porcelain.ExportOptions{
-		Pairs: crashPairs(fx), Output: deltaPath, TempDir: t.TempDir()},
-		io.Discard)
-	if err != nil {
-		t.Fatalf("Export: %v", err)
-	}
-	work := t.TempDir()
-	outDir := filepath.Join(work, "out")
-	tmp := filepath.Join(work, "tmp")
-	if err := os.Mkdir(tmp, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fx, deltaPath, outDir, tmp := newCrashImport(t)
 	output := filepath.Join(outDir, "app.tar")
 	args := []string{"import", "--baseline", "app=" + fx.baseline,
 		deltaPath, outDir}
@@ -442,6 +429,29 @@ func TestCrashImport(t *testing.T) {
 	}
 }
 
+// newCrashImport exports the crash fixture's delta and returns it with
+// the OUTDIR to import into and an empty folder for TMPDIR.
+func newCrashImport(t *testing.T) (fx *crashFixture, deltaPath, outDir,
+	tmp string) {
+
+	t.Helper()
+	fx = newCrashFixture(t)
+	deltaPath = filepath.Join(fx.dir, "delta.tar")
+	err := porcelain.Export(context.Background(), porcelain.ExportOptions{
+		Pairs: crashPairs(fx), Output: deltaPath, TempDir: t.TempDir()},
+		io.Discard)
+	if err != nil {
+		t.Fatalf("Export: %v", err)
+	}
+	work := t.TempDir()
+	outDir = filepath.Join(work, "out")
+	tmp = filepath.Join(work, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return fx, deltaPath, outDir, tmp
+}
+
 func crashPairs(fx *crashFixture) []spec.Pair {
 	return []spec.Pair{{Name: "app", Baseline: fx.baseline,
 		Target: fx.target}}
@@ -456,20 +466,7 @@ func TestCrashImportDir(t *testing.T) {
 		t.Skip("builds cmd/diffah and runs it many times")
 	}
 	bin := buildDiffah(t)
-	fx := newCrashFixture(t)
-	deltaPath := filepath.Join(fx.dir, "delta.tar")
-	err := porcelain.Export(context.Background(), porcelain.ExportOptions{
-		Pairs: crashPairs(fx), Output: deltaPath, TempDir: t.TempDir()},
-		io.Discard)
-	if err != nil {
-		t.Fatalf("Export: %v", err)
-	}
-	work := t.TempDir()
-	outDir := filepath.Join(work, "out")
-	tmp := filepath.Join(work, "tmp")
-	if err := os.Mkdir(tmp, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	fx, deltaPath, outDir, tmp := newCrashImport(t)
 	output := filepath.Join(outDir, "app")
 	args := []string{"import", "--output-format", "dir", "--baseline",
 		"app=" + fx.baseline, deltaPath, outDir}
